@@ -1,0 +1,246 @@
+"""The contract every connector fulfils.
+
+A connector turns a source's configuration plus one query (metric, query text,
+parameters, time window) into a `Reading`: a number and the evidence behind it.
+It knows nothing about objectives, key results or progress.
+
+Errors a connector raises, and what the sync engine does with them::
+
+    ConnectorError               base class; never raised directly
+     ├── ConfigurationError      the query cannot succeed as written (bad query,
+     │                           unknown field, credentials refused): no retry,
+     │                           the key result is marked misconfigured
+     └── TransientError          may succeed later (timeout, 5xx, malformed body):
+          │                      retried with backoff
+          └── RateLimitedError   the upstream asked us to wait: retried after
+                                 at least `retry_after` seconds
+
+Whatever the error, the engine keeps the key result's last good value.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import builtins
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+EVIDENCE_ITEM_CAP = 200
+"""How many item keys a reading keeps as evidence; the rest are counted only."""
+
+
+class ConnectorError(Exception):
+    """Base class of everything a connector raises on purpose."""
+
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class ConfigurationError(ConnectorError):
+    """The request cannot succeed until the mapping or the credentials change."""
+
+    kind = "configuration"
+
+
+class TransientError(ConnectorError):
+    """The request failed for a reason that may pass: worth retrying."""
+
+    kind = "transient"
+
+
+class RateLimitedError(TransientError):
+    """The upstream asked us to slow down; `retry_after` is in seconds."""
+
+    kind = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class SourceConfig(BaseModel):
+    """Settings shared by every source block in a mapping file.
+
+    Connectors subclass this and add their own fields. Secrets are `SecretStr`
+    and must be written as `${ENV_VAR}` references in the mapping.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="Which connector serves this source.")
+    timeout: float = Field(
+        default=30.0, gt=0, le=300, description="Seconds to wait for one request."
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Requests in flight at once."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per request, the first included."
+    )
+
+
+class NoParams(BaseModel):
+    """Parameters of a metric that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric a connector offers.
+
+    Attributes:
+        name: The name a mapping uses in `metric:`.
+        description: One sentence for docs and error messages.
+        params: The model that validates the key result's `params:` block.
+        needs_query: Whether the key result must carry a `query:`.
+    """
+
+    name: str
+    description: str
+    params: type[BaseModel] = NoParams
+    needs_query: bool = True
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time span an analytics metric is measured over (aware datetimes)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One distinct upstream question: the engine asks each one once per sync."""
+
+    metric: str
+    query: str | None
+    params: BaseModel
+    window: Window | None = None
+
+
+class Evidence(BaseModel):
+    """What a reading was computed from, for people asking why."""
+
+    request: str = Field(description="Method and URL of the first request.")
+    requests: int = Field(default=1, description="HTTP requests the reading took.")
+    summary: dict[str, Any] = Field(
+        default_factory=dict, description="The relevant part of the answer."
+    )
+    items: list[str] = Field(
+        default_factory=list, description="Keys of the items counted (capped)."
+    )
+    items_total: int | None = Field(
+        default=None, description="How many items there were in all."
+    )
+
+
+@dataclass
+class Reading:
+    """A connector's answer. `value` is None when the metric has no scope."""
+
+    value: float | None
+    evidence: Evidence
+    notes: list[str] = field(default_factory=list)
+
+
+ConfigT = TypeVar("ConfigT", bound=SourceConfig)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Connector(abc.ABC, Generic[ConfigT]):
+    """Base class of connectors.
+
+    Subclasses set the class attributes and implement `fetch`. One instance
+    serves one source for one sync and may keep an HTTP client open; the
+    engine closes it with `aclose`.
+    """
+
+    type: ClassVar[str]
+    """The `type:` a source block uses to pick this connector."""
+
+    config_model: ClassVar[builtins.type[SourceConfig]]
+    """The model that validates a source block of this type."""
+
+    metrics: ClassVar[Mapping[str, Metric]]
+    """The metrics offered, by name."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ConfigT,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Set up a connector for one source.
+
+        Args:
+            name: The source's name in the mapping, for messages.
+            config: The validated source block.
+            transport: An httpx transport to use instead of the network
+                (tests, the sandbox).
+            sleep: What to await between retries (a fake clock in tests).
+        """
+        self.name = name
+        self.config = config
+        self.transport = transport
+        self.sleep = sleep
+
+    @abc.abstractmethod
+    async def fetch(self, request: FetchRequest) -> Reading:
+        """Ask the upstream one question.
+
+        Args:
+            request: The metric, query, validated params and time window.
+
+        Returns:
+            The value with its evidence; value None when nothing is in scope.
+
+        Raises:
+            ConfigurationError: The query or credentials are wrong.
+            TransientError: The upstream failed in a way worth retrying.
+            RateLimitedError: The upstream asked for a pause.
+        """
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far. Override to report them."""
+        return 0
+
+    @property
+    def retry_count(self) -> int:
+        """Retries made so far. Override to report them."""
+        return 0
+
+    async def aclose(self) -> None:
+        """Release open connections. Override when holding any."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def metric_table(*metrics: Metric) -> dict[str, Metric]:
+    """Index metrics by name, for a connector's `metrics` attribute."""
+    return {metric.name: metric for metric in metrics}

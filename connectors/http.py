@@ -1,0 +1,301 @@
+"""Shared HTTP plumbing for connectors: one client factory, one error table.
+
+Every HTTP connector sends through `HttpClient`, so timeouts, retries, rate-limit
+handling and secret masking behave the same for Jira, GitHub and the rest.
+
+The error table (`classify`) decides for each upstream answer:
+
+=========================  ==========================  =====================
+answer                     error raised                engine does
+=========================  ==========================  =====================
+timeout, connection error  TransientError              retry with backoff
+500, 502, 503, 504         TransientError              retry with backoff
+429, rate-limit 403        RateLimitedError            wait as asked, retry
+400, 422                   ConfigurationError          fail, no retry
+401, 403                   ConfigurationError          fail, no retry
+404, 410                   ConfigurationError          fail, no retry
+other 4xx                  ConfigurationError          fail, no retry
+other 5xx                  TransientError              retry with backoff
+2xx with a non-JSON body   TransientError              retry with backoff
+=========================  ==========================  =====================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from connectors.base import (
+    ConfigurationError,
+    ConnectorError,
+    RateLimitedError,
+    Sleep,
+    TransientError,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_INLINE_WAIT = 60.0
+"""Longest pause (seconds) taken inside a sync; longer waits fail the request."""
+
+MAX_TOTAL_WAIT = 120.0
+"""Longest time (seconds) spent retrying one request."""
+
+SECRET_PARAM_NAMES = frozenset(
+    {"token", "access_token", "api_key", "apikey", "key", "secret", "password", "sig"}
+)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+"""Statuses worth another try; every other 5xx is too, every other 4xx is not."""
+
+CONFIG_STATUS_REASONS = {
+    400: "the upstream rejected the query",
+    401: "the credentials were refused",
+    403: "permission denied",
+    404: "not found",
+    410: "this endpoint has been removed upstream",
+    422: "the upstream rejected the query",
+}
+
+
+def mask_url(url: httpx.URL | str) -> str:
+    """Return the URL with secret-looking query values and userinfo masked."""
+    url = httpx.URL(str(url))
+    if url.userinfo:
+        url = url.copy_with(username=None, password=None)
+    params = [
+        (name, "***" if name.lower() in SECRET_PARAM_NAMES else value)
+        for name, value in url.params.multi_items()
+    ]
+    return str(url.copy_with(params=params)) if params else str(url)
+
+
+def upstream_message(response: httpx.Response) -> str:
+    """Pull a short human message out of an error body, whatever its shape."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:200] if text and not text.startswith("<") else ""
+    parts: list[str] = []
+    if isinstance(body, dict):
+        for key in ("errorMessages", "message", "error", "errors"):
+            value = body.get(key)
+            if isinstance(value, str):
+                parts.append(value)
+            elif isinstance(value, list):
+                parts += [_item_text(item) for item in value]
+            elif isinstance(value, dict):
+                parts += [f"{k}: {v}" for k, v in value.items()]
+    return "; ".join(part for part in parts if part)[:300]
+
+
+def _item_text(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("message") or item.get("code") or "")
+    return str(item)
+
+
+def retry_after_seconds(
+    response: httpx.Response, now: float | None = None
+) -> float | None:
+    """Seconds the upstream asked us to wait, from any header it uses, or None.
+
+    Reads `Retry-After` (seconds or HTTP date), GitHub's `x-ratelimit-reset`
+    (epoch seconds, when `x-ratelimit-remaining` is 0) and Jira's
+    `X-RateLimit-Reset` (an ISO 8601 time).
+    """
+    now = time.time() if now is None else now
+    headers = response.headers
+    value = headers.get("retry-after")
+    if value is not None:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - now)
+    reset = headers.get("x-ratelimit-reset")
+    if reset and headers.get("x-ratelimit-remaining", "0") == "0":
+        reset = reset.strip()
+        if reset.isdigit():
+            return max(0.0, float(reset) - now)
+        try:
+            at = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return max(0.0, at.timestamp() - now)
+    return None
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    if response.status_code == 429:
+        return True
+    if response.status_code != 403:
+        return False
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        return True
+    return "rate limit" in upstream_message(response).lower()
+
+
+def classify(response: httpx.Response) -> ConnectorError | None:
+    """Turn an upstream answer into the error it means, or None when it is fine."""
+    status = response.status_code
+    if status < 400:
+        return None
+    where = f"{response.request.method} {mask_url(response.request.url)}"
+    detail = upstream_message(response)
+    suffix = f": {detail}" if detail else ""
+    if _is_rate_limited(response):
+        wait = retry_after_seconds(response)
+        return RateLimitedError(
+            f"rate limited by the upstream (HTTP {status}) on {where}{suffix}",
+            retry_after=60.0 if wait is None else wait,
+            status_code=status,
+        )
+    if status in RETRY_STATUSES or status >= 500:
+        return TransientError(
+            f"upstream error HTTP {status} on {where}{suffix}", status_code=status
+        )
+    reason = CONFIG_STATUS_REASONS.get(status, "the upstream refused the request")
+    return ConfigurationError(
+        f"{reason} (HTTP {status} on {where}){suffix}", status_code=status
+    )
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """Decode a successful answer's JSON body, or raise TransientError."""
+    where = f"{response.request.method} {mask_url(response.request.url)}"
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "an HTML page" if response.text.lstrip().startswith("<") else "not JSON"
+        raise TransientError(
+            f"the upstream answered {where} with {kind} (HTTP {response.status_code})"
+        ) from exc
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """Transient errors are retried, except waits too long to take in a sync."""
+    if isinstance(error, RateLimitedError):
+        return error.retry_after <= MAX_INLINE_WAIT
+    return isinstance(error, TransientError)
+
+
+def _wait_seconds(state: RetryCallState) -> float:
+    backoff = wait_exponential_jitter(initial=0.5, max=10.0)(state)
+    outcome = state.outcome
+    error = outcome.exception() if outcome is not None else None
+    if isinstance(error, RateLimitedError):
+        return max(error.retry_after, backoff)
+    return backoff
+
+
+class HttpClient:
+    """An `httpx.AsyncClient` with the shared error policy and request counting."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        max_attempts: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.requests = 0
+        self.retries = 0
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+            event_hooks={"request": [self._count]},
+        )
+
+    async def _count(self, request: httpx.Request) -> None:
+        self.requests += 1
+
+    def describe(self, method: str, path: str, params: Any = None) -> str:
+        """Method and masked absolute URL, for evidence."""
+        url = self._client.build_request(method, path, params=params).url
+        return f"{method} {mask_url(url)}"
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request under the retry policy; return a successful answer."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._send_once(method, path, **kwargs)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request and return its decoded JSON body.
+
+        A body that does not decode counts as a failed attempt and is retried.
+        """
+        async for attempt in self._retrying():
+            with attempt:
+                return parse_json(await self._send_once(method, path, **kwargs))
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(
+            retry=retry_if_exception(_worth_retrying),
+            stop=stop_after_attempt(self._max_attempts)
+            | stop_after_delay(MAX_TOTAL_WAIT),
+            wait=_wait_seconds,
+            sleep=self._sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    async def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{method} {path} timed out") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"{method} {path} failed: {type(exc).__name__}"
+            ) from exc
+        error = classify(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.retries += 1
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        logger.info("Retrying after %s", error)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces. Used for grouping keys."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
