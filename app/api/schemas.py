@@ -1,0 +1,147 @@
+"""Response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.store.tables import KeyResultRow, MeasurementRow, ObjectiveRow, SyncRow
+
+
+# A key result as the API shows it: definition plus latest computed state.
+class KeyResultPublic(BaseModel):
+    id: str
+    objective_id: str
+    title: str
+    source: str | None
+    source_type: str | None
+    metric: str | None
+    query: str | None
+    params: dict[str, Any] | None
+    start: float
+    target: float
+    unit: str
+    weight: float
+    direction: str
+    value: float | None = Field(
+        description="Latest good value; kept when a sync fails."
+    )
+    progress: float | None = Field(description="0..1; null when there is no value.")
+    status: str = Field(description="on_track, at_risk, off_track or no_data.")
+    synced_at: datetime | None = Field(description="When the value was last read.")
+    stale: bool = Field(description="True when the last sync of it failed.")
+    last_error: str | None
+    error_kind: str | None = Field(description="configuration, transient, ...")
+    archived: bool
+
+    @classmethod
+    def of(cls, row: KeyResultRow) -> KeyResultPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+# The dates an objective covers.
+class PeriodPublic(BaseModel):
+    label: str
+    start: date
+    end: date
+
+
+# An objective with its key results and rolled-up progress.
+class ObjectivePublic(BaseModel):
+    id: str
+    title: str
+    team: str | None
+    owner: str | None
+    description: str
+    period: PeriodPublic
+    timezone: str
+    progress: float | None = Field(description="Weighted mean of key results, 0..1.")
+    expected_progress: float | None = Field(description="Share of the period passed.")
+    status: str
+    archived: bool
+    key_results: list[KeyResultPublic]
+
+    @classmethod
+    def of(cls, row: ObjectiveRow, key_results: list[KeyResultRow]) -> ObjectivePublic:
+        return cls(
+            id=row.id,
+            title=row.title,
+            team=row.team,
+            owner=row.owner,
+            description=row.description,
+            period=PeriodPublic(
+                label=row.period_label, start=row.period_start, end=row.period_end
+            ),
+            timezone=row.timezone,
+            progress=row.progress,
+            expected_progress=row.expected,
+            status=row.status,
+            archived=row.archived,
+            key_results=[KeyResultPublic.of(kr) for kr in key_results],
+        )
+
+
+# A page of objectives.
+class ObjectiveList(BaseModel):
+    items: list[ObjectivePublic]
+
+
+# One recorded value.
+class MeasurementPublic(BaseModel):
+    measured_at: datetime
+    value: float | None
+    source: str | None
+    sync_id: str | None
+
+    @classmethod
+    def of(cls, row: MeasurementRow) -> MeasurementPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+# A key result's history.
+class HistoryPublic(BaseModel):
+    key_result_id: str
+    measurements: list[MeasurementPublic]
+
+
+# The answer to starting a sync.
+class SyncAccepted(BaseModel):
+    id: str
+    state: str
+    url: str
+
+
+# A sync run with per-source costs and per-key-result outcomes.
+class SyncPublic(BaseModel):
+    id: str
+    trigger: str
+    state: str = Field(description="queued, running, succeeded, partial or failed.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    requests: int = Field(description="Upstream HTTP requests made.")
+    sources: dict[str, Any]
+    key_results: list[dict[str, Any]]
+    error: str | None
+
+    @classmethod
+    def of(cls, row: SyncRow) -> SyncPublic:
+        return cls(
+            id=row.id,
+            trigger=row.trigger,
+            state=row.state,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            requests=row.requests,
+            sources=row.stats or {},
+            key_results=row.outcomes or [],
+            error=row.error,
+        )
+
+
+# Liveness answer.
+class Health(BaseModel):
+    status: str

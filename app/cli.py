@@ -1,0 +1,316 @@
+"""The `okrsync` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from app.api import create_app
+from app.mapping import MappingError, MappingSet, load_mapping_set
+from app.service import Service
+from app.settings import Settings
+from app.store.db import DatabaseURLError
+from app.sync.engine import SyncReport
+
+cli = typer.Typer(
+    help="Keep OKR key-result progress in step with Jira, GitHub and analytics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_MAPPING = REPO_ROOT / "mappings" / "example.yaml"
+OPENAPI_FILE = REPO_ROOT / "openapi" / "openapi.json"
+
+MappingsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--mappings",
+        "-m",
+        help="A mapping file or a folder of *.yaml; repeatable. "
+        "Default: OKRSYNC_MAPPINGS.",
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="SQLAlchemy database URL. Default: OKRSYNC_DATABASE_URL."),
+]
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {key: value for key, value in overrides.items() if value}
+    settings = Settings()
+    updated = settings.model_copy(update=values)
+    logging.basicConfig(
+        level=updated.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return updated
+
+
+def _load_or_exit(paths: list[Path]) -> MappingSet:
+    if not paths:
+        err.print(
+            "No mapping files: pass --mappings PATH or set OKRSYNC_MAPPINGS.",
+            style="red",
+        )
+        raise typer.Exit(2)
+    try:
+        return load_mapping_set(paths)
+    except MappingError as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+
+
+def _print_problems(exc: MappingError) -> None:
+    for problem in exc.problems:
+        err.print(
+            str(problem), style="red", markup=False, highlight=False, soft_wrap=True
+        )
+    count = len(exc.problems)
+    err.print(f"{count} problem{'s' if count != 1 else ''} found; nothing was loaded.")
+
+
+@cli.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Mapping files or folders.")],
+) -> None:
+    """Check mapping files and print every problem with file, line and field."""
+    mappings = _load_or_exit(paths)
+    out.print(
+        f"OK: {len(mappings.files)} file(s), {len(mappings.objectives)} objective(s), "
+        f"{len(mappings.key_results)} key result(s)."
+    )
+
+
+@cli.command()
+def sync(mappings: MappingsOption = None, database_url: DatabaseOption = None) -> None:
+    """Sync every key result once, print a table, and exit.
+
+    Exits 1 when any key result failed to sync.
+    """
+    settings = _settings(database_url=database_url, mappings=mappings)
+    loaded = _load_or_exit(settings.mappings)
+    report = _run(_sync_once(settings, loaded))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+async def _sync_once(settings: Settings, mappings: MappingSet) -> SyncReport:
+    service = Service(settings)
+    try:
+        await service.database.create_schema()
+        await service.use_mappings(mappings)
+        report = await service.sync(trigger="cli")
+        await print_progress(service, report)
+        return report
+    finally:
+        await service.close()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    mappings: MappingsOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the API and sync on the schedule (OKRSYNC_SYNC_INTERVAL)."""
+    settings = _settings(
+        host=host, port=port, database_url=database_url, mappings=mappings
+    )
+    _load_or_exit(settings.mappings)
+    app = create_app(Service(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+@cli.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    database_url: DatabaseOption = None,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep serving the API.")
+    ] = True,
+) -> None:
+    """Start the sandbox upstream, sync mappings/example.yaml, serve the API."""
+    from app.sandbox.server import SandboxServer
+
+    if not database_url:
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='okrsync-demo-')}/demo.db"
+    settings = _settings(database_url=database_url)
+    with SandboxServer() as sandbox:
+        os.environ["OKRSYNC_SANDBOX_URL"] = sandbox.url
+        out.print(f"Sandbox upstream (fake Jira and GitHub): {sandbox.url}")
+        out.print(f"Database: {settings.database_url}")
+        mappings = _load_or_exit([EXAMPLE_MAPPING])
+        _run(_demo(settings, mappings, port, serve_api))
+
+
+async def _demo(
+    settings: Settings, mappings: MappingSet, port: int, serve_api: bool
+) -> None:
+    service = Service(settings)
+    try:
+        await service.database.create_schema()
+        await service.use_mappings(mappings)
+        report = await service.sync(trigger="demo")
+        await print_progress(service, report)
+        if not serve_api:
+            return
+        port = port if _port_free(settings.host, port) else _free_port(settings.host)
+        base = f"http://{settings.host}:{port}"
+        out.print(f"\nAPI: {base}/api/v1/objectives   (docs: {base}/docs)")
+        out.print("Press Ctrl+C to stop.")
+        service.start_schedule()
+        app = create_app(service, manage=False)
+        config = uvicorn.Config(app, host=settings.host, port=port, log_level="warning")
+        await uvicorn.Server(config).serve()
+    finally:
+        await service.close()
+
+
+@cli.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8930,
+    seed: Annotated[int, typer.Option(help="Seed of the made-up company.")] = 7,
+) -> None:
+    """Run only the sandbox upstream (fake Jira Cloud, Jira DC and GitHub)."""
+    from app.sandbox.server import serve_forever
+
+    out.print(f"Sandbox upstream on http://127.0.0.1:{port} (Ctrl+C to stop)")
+    serve_forever(port=port, seed=seed)
+
+
+@cli.command()
+def openapi(
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 if the committed file is out of date.")
+    ] = False,
+    output: Annotated[Path, typer.Option(help="Where to write.")] = OPENAPI_FILE,
+) -> None:
+    """Write the OpenAPI description of the REST API to openapi/openapi.json."""
+    text = openapi_text()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            err.print(f"{output} is out of date; run `okrsync openapi`.", style="red")
+            raise typer.Exit(1)
+        out.print(f"{output} is up to date.")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {output}.")
+
+
+def openapi_text() -> str:
+    """The OpenAPI document as committed: sorted keys, two-space indent."""
+    settings = Settings(database_url="sqlite://", mappings=[])
+    app = create_app(Service(settings), manage=False)
+    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+
+
+async def print_progress(service: Service, report: SyncReport) -> None:
+    """Print objectives and key results with value, progress and status."""
+    from app.store import repository
+
+    async with service.database.session() as session:
+        objectives, key_results = await repository.list_objectives(session)
+    table = Table(title=f"Sync {report.sync_id[:8]}: {report.state}")
+    for column in ("Objective / key result", "Value", "Target", "Progress", "Status"):
+        table.add_column(column, justify="left" if column[0] in "OS" else "right")
+    table.add_column("Note", overflow="fold", max_width=60)
+    for objective in objectives:
+        table.add_row(
+            f"[bold]{objective.title}[/]",
+            "",
+            "",
+            _percent(objective.progress),
+            _status(objective.status),
+            "",
+        )
+        for kr in key_results.get(objective.id, []):
+            note = f"stale: {kr.last_error}" if kr.stale else ""
+            table.add_row(
+                f"  {kr.title}",
+                _number(kr.value, kr.unit),
+                _number(kr.target, kr.unit),
+                _percent(kr.progress),
+                _status(kr.status),
+                note,
+            )
+    out.print(table)
+    for name, stats in report.stats.items():
+        out.print(
+            f"  {name}: {stats.requests} requests for {stats.queries} distinct "
+            f"queries ({stats.key_results} key results, {stats.retries} retries)"
+        )
+
+
+_STATUS_STYLE = {
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "dim",
+}
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".strip()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _run(coroutine: Any) -> Any:
+    try:
+        return asyncio.run(coroutine)
+    except DatabaseURLError as exc:
+        err.print(str(exc), style="red")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None

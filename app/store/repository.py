@@ -1,0 +1,302 @@
+"""Every query and write the service makes. Nothing else touches the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import progress
+from app.mapping.load import MappingSet
+from app.store.tables import KeyResultRow, MeasurementRow, ObjectiveRow, SyncRow
+
+
+@dataclass(frozen=True)
+class KeyResultUpdate:
+    """What one sync learned about one key result."""
+
+    key_result_id: str
+    ok: bool
+    value: float | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    evidence: dict[str, Any] | None = None
+
+
+async def save_definitions(
+    session: AsyncSession, mappings: MappingSet, now: datetime
+) -> None:
+    """Upsert objectives and key results from the mappings; archive the rest.
+
+    Archived rows keep their history and stay readable by id.
+    """
+    objectives = {row.id: row for row in await session.exec(select(ObjectiveRow))}
+    key_results = {row.id: row for row in await session.exec(select(KeyResultRow))}
+    for position, (objective, mapping, file) in enumerate(mappings.objectives.values()):
+        row = objectives.pop(objective.id, None) or ObjectiveRow(
+            id=objective.id,
+            title=objective.title,
+            period_label=objective.period.label,
+            period_start=objective.period.start,
+            period_end=objective.period.end,
+            updated_at=now,
+        )
+        row.sqlmodel_update(
+            {
+                "title": objective.title,
+                "team": objective.team,
+                "owner": objective.owner,
+                "description": objective.description,
+                "period_label": objective.period.label,
+                "period_start": objective.period.start,
+                "period_end": objective.period.end,
+                "timezone": mapping.timezone,
+                "mapping_file": file,
+                "position": position,
+                "archived": False,
+            }
+        )
+        session.add(row)
+    for position, (kr_id, loaded) in enumerate(mappings.key_results.items()):
+        spec = loaded.spec
+        kr_row = key_results.pop(kr_id, None) or KeyResultRow(
+            id=kr_id,
+            objective_id=loaded.objective.id,
+            title=spec.title,
+            start=spec.start,
+            target=spec.target,
+            updated_at=now,
+        )
+        kr_row.sqlmodel_update(
+            {
+                "objective_id": loaded.objective.id,
+                "position": position,
+                "title": spec.title,
+                "source": spec.source,
+                "source_type": loaded.source.config.type if loaded.source else None,
+                "metric": spec.metric,
+                "query": spec.query,
+                "params": spec.params or None,
+                "start": spec.start,
+                "target": spec.target,
+                "unit": spec.unit,
+                "weight": spec.weight,
+                "direction": spec.direction or "increase",
+                "archived": False,
+            }
+        )
+        session.add(kr_row)
+    for leftover in [*objectives.values(), *key_results.values()]:
+        leftover.archived = True
+        session.add(leftover)
+    await session.flush()
+    await refresh_scores(session, mappings, now)
+
+
+async def refresh_scores(
+    session: AsyncSession, mappings: MappingSet, now: datetime
+) -> None:
+    """Recompute progress and status of every active key result and objective."""
+    rows = await session.exec(
+        select(KeyResultRow).where(col(KeyResultRow.archived).is_(False))
+    )
+    by_objective: dict[str, list[KeyResultRow]] = {}
+    for row in rows:
+        by_objective.setdefault(row.objective_id, []).append(row)
+    objective_rows = await session.exec(
+        select(ObjectiveRow).where(col(ObjectiveRow.archived).is_(False))
+    )
+    for objective in objective_rows:
+        entry = mappings.objectives.get(objective.id)
+        if entry is None:
+            continue
+        thresholds = entry[1].status
+        expected = progress.elapsed_share(
+            objective.period_start, objective.period_end, now, objective.timezone
+        )
+        krs = by_objective.get(objective.id, [])
+        for kr in krs:
+            kr_progress = progress.key_result_progress(kr.value, kr.start, kr.target)
+            kr_status = progress.status_of(
+                kr_progress,
+                expected,
+                on_track=thresholds.on_track,
+                at_risk=thresholds.at_risk,
+            )
+            _set(kr, now, progress=kr_progress, status=kr_status.value)
+            session.add(kr)
+        rolled = progress.weighted_progress((kr.progress, kr.weight) for kr in krs)
+        status = progress.status_of(
+            rolled, expected, on_track=thresholds.on_track, at_risk=thresholds.at_risk
+        )
+        _set(objective, now, progress=rolled, expected=expected, status=status.value)
+        session.add(objective)
+
+
+def _set(row: ObjectiveRow | KeyResultRow, now: datetime, **values: Any) -> None:
+    """Assign values, touching `updated_at` only when something changed."""
+    changed = any(getattr(row, name) != value for name, value in values.items())
+    if changed:
+        row.sqlmodel_update(values)
+        row.updated_at = now
+
+
+async def apply_updates(
+    session: AsyncSession,
+    updates: Sequence[KeyResultUpdate],
+    *,
+    sync_id: str,
+    now: datetime,
+) -> dict[str, str]:
+    """Store what a sync learned; return each key result's outcome name.
+
+    A failure keeps the last good value and marks it stale; a new value is
+    recorded in history only when it differs from the last one.
+    """
+    ids = [update.key_result_id for update in updates]
+    rows = {
+        row.id: row
+        for row in await session.exec(
+            select(KeyResultRow).where(col(KeyResultRow.id).in_(ids))
+        )
+    }
+    outcomes: dict[str, str] = {}
+    for update in updates:
+        row = rows.get(update.key_result_id)
+        if row is None:
+            continue
+        outcomes[row.id] = _apply_one(session, row, update, sync_id, now)
+    return outcomes
+
+
+def _apply_one(
+    session: AsyncSession,
+    row: KeyResultRow,
+    update: KeyResultUpdate,
+    sync_id: str,
+    now: datetime,
+) -> str:
+    if not update.ok:
+        row.stale = True
+        row.last_error = update.error
+        row.error_kind = update.error_kind
+        row.updated_at = now
+        session.add(row)
+        return "misconfigured" if update.error_kind == "configuration" else "failed"
+
+    changed = row.synced_at is None or row.value != update.value
+    if changed:
+        session.add(
+            MeasurementRow(
+                key_result_id=row.id,
+                measured_at=now,
+                value=update.value,
+                source=row.source,
+                sync_id=sync_id,
+                evidence=update.evidence,
+            )
+        )
+    if changed or row.stale or row.last_error:
+        row.updated_at = now
+    row.value = update.value
+    row.synced_at = now
+    row.stale = False
+    row.last_error = None
+    row.error_kind = None
+    session.add(row)
+    return "updated" if changed else "unchanged"
+
+
+async def list_objectives(
+    session: AsyncSession,
+    *,
+    team: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+) -> tuple[list[ObjectiveRow], dict[str, list[KeyResultRow]]]:
+    """Active objectives matching the filters, with their key results."""
+    query = select(ObjectiveRow).where(col(ObjectiveRow.archived).is_(False))
+    if team is not None:
+        query = query.where(ObjectiveRow.team == team)
+    if period is not None:
+        query = query.where(ObjectiveRow.period_label == period)
+    if status is not None:
+        query = query.where(ObjectiveRow.status == status)
+    objectives = list(await session.exec(query.order_by(col(ObjectiveRow.position))))
+    key_results = await _key_results_of(session, [row.id for row in objectives])
+    return objectives, key_results
+
+
+async def get_objective(
+    session: AsyncSession, objective_id: str
+) -> tuple[ObjectiveRow, list[KeyResultRow]] | None:
+    """One objective (archived ones too) with its key results."""
+    objective = await session.get(ObjectiveRow, objective_id)
+    if objective is None:
+        return None
+    key_results = await _key_results_of(session, [objective_id])
+    return objective, key_results.get(objective_id, [])
+
+
+async def _key_results_of(
+    session: AsyncSession, objective_ids: list[str]
+) -> dict[str, list[KeyResultRow]]:
+    if not objective_ids:
+        return {}
+    rows = await session.exec(
+        select(KeyResultRow)
+        .where(col(KeyResultRow.objective_id).in_(objective_ids))
+        .where(col(KeyResultRow.archived).is_(False))
+        .order_by(col(KeyResultRow.position))
+    )
+    grouped: dict[str, list[KeyResultRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.objective_id, []).append(row)
+    return grouped
+
+
+async def get_key_result(session: AsyncSession, kr_id: str) -> KeyResultRow | None:
+    """One key result by id, archived ones included."""
+    return await session.get(KeyResultRow, kr_id)
+
+
+async def history(
+    session: AsyncSession,
+    kr_id: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[MeasurementRow]:
+    """Measurements of a key result, oldest first, within [since, until]."""
+    query = select(MeasurementRow).where(MeasurementRow.key_result_id == kr_id)
+    if since is not None:
+        query = query.where(col(MeasurementRow.measured_at) >= since)
+    if until is not None:
+        query = query.where(col(MeasurementRow.measured_at) <= until)
+    order = (col(MeasurementRow.measured_at), col(MeasurementRow.id))
+    return list(await session.exec(query.order_by(*order)))
+
+
+async def count_measurements(session: AsyncSession, kr_id: str) -> int:
+    """How many measurements a key result has."""
+    query = select(func.count()).where(MeasurementRow.key_result_id == kr_id)
+    return int((await session.exec(query)).one())
+
+
+async def create_sync(
+    session: AsyncSession, sync_id: str, trigger: str, now: datetime
+) -> SyncRow:
+    """A queued sync run."""
+    row = SyncRow(id=sync_id, trigger=trigger, state="queued", created_at=now)
+    session.add(row)
+    return row
+
+
+async def get_sync(session: AsyncSession, sync_id: str) -> SyncRow | None:
+    """One sync run by id."""
+    return await session.get(SyncRow, sync_id)

@@ -1,0 +1,1 @@
+"""Sync: plan distinct upstream queries, fetch each once, store the results."""
