@@ -36,8 +36,9 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
+    stop_before_delay,
+    wait_exponential,
+    wait_random,
 )
 
 from connectors.base import (
@@ -127,7 +128,10 @@ def retry_after_seconds(
         value = value.strip()
         if value.isdigit():
             return float(value)
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            parsed = None
         if parsed is not None:
             return max(0.0, parsed.timestamp() - now)
     reset = headers.get("x-ratelimit-reset")
@@ -151,6 +155,8 @@ def _is_rate_limited(response: httpx.Response) -> bool:
     if response.status_code != 403:
         return False
     if response.headers.get("x-ratelimit-remaining") == "0":
+        return True
+    if "retry-after" in response.headers:
         return True
     return "rate limit" in upstream_message(response).lower()
 
@@ -192,6 +198,10 @@ def parse_json(response: httpx.Response) -> Any:
         ) from exc
 
 
+_BACKOFF = wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 1)
+"""0.5 s, 1 s, 2 s ... up to 10 s, plus up to 1 s of jitter."""
+
+
 def _worth_retrying(error: BaseException) -> bool:
     """Transient errors are retried, except waits too long to take in a sync."""
     if isinstance(error, RateLimitedError):
@@ -200,7 +210,7 @@ def _worth_retrying(error: BaseException) -> bool:
 
 
 def _wait_seconds(state: RetryCallState) -> float:
-    backoff = wait_exponential_jitter(initial=0.5, max=10.0)(state)
+    backoff = _BACKOFF(state)
     outcome = state.outcome
     error = outcome.exception() if outcome is not None else None
     if isinstance(error, RateLimitedError):
@@ -252,20 +262,28 @@ class HttpClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request and return its decoded JSON body.
+        """Send one request and return its decoded JSON body."""
+        _, body = await self.json_response(method, path, **kwargs)
+        return body
+
+    async def json_response(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[httpx.Response, Any]:
+        """Send one request; return the answer and its decoded JSON body.
 
         A body that does not decode counts as a failed attempt and is retried.
         """
         async for attempt in self._retrying():
             with attempt:
-                return parse_json(await self._send_once(method, path, **kwargs))
+                response = await self._send_once(method, path, **kwargs)
+                return response, parse_json(response)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
             retry=retry_if_exception(_worth_retrying),
             stop=stop_after_attempt(self._max_attempts)
-            | stop_after_delay(MAX_TOTAL_WAIT),
+            | stop_before_delay(MAX_TOTAL_WAIT),
             wait=_wait_seconds,
             sleep=self._sleep,
             before_sleep=self._before_sleep,
@@ -276,10 +294,10 @@ class HttpClient:
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise TransientError(f"{method} {path} timed out") from exc
+            raise TransientError(f"{method} {mask_url(path)} timed out") from exc
         except httpx.TransportError as exc:
             raise TransientError(
-                f"{method} {path} failed: {type(exc).__name__}"
+                f"{method} {mask_url(path)} failed: {type(exc).__name__}"
             ) from exc
         error = classify(response)
         if error is not None:

@@ -1,0 +1,354 @@
+"""The GitHub connector: issue search counts and milestone progress.
+
+Talks to the REST API of github.com or of a GitHub Enterprise Server. Both
+metrics cost one request in the common case: a search answer carries its
+total, and a milestone carries its open and closed counts. Only a milestone
+named by title needs the milestone list, read page by page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from connectors.base import (
+    EVIDENCE_ITEM_CAP,
+    ConfigurationError,
+    Connector,
+    Evidence,
+    FetchRequest,
+    Metric,
+    Reading,
+    Sleep,
+    TransientError,
+    metric_table,
+)
+from connectors.github.config import GitHubConfig, MilestoneParams
+from connectors.github.items import item_keys
+from connectors.http import HttpClient, mask_url, parse_json
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+"""The REST API version every request pins, so answers keep their shape."""
+
+SEARCH_PATH = "/search/issues"
+
+TITLE_CAP = 20
+"""How many milestone titles a not-found error lists."""
+
+INCOMPLETE_NOTE = (
+    "GitHub's search timed out before finishing (incomplete_results), "
+    "so the count may be too low."
+)
+
+
+def request_headers(config: GitHubConfig) -> dict[str, str]:
+    """Headers sent with every request to a GitHub source."""
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": API_VERSION,
+        "User-Agent": "okrsync",
+    }
+    if config.token is not None:
+        headers["Authorization"] = f"Bearer {config.token.get_secret_value()}"
+    return headers
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default_port
+
+
+def _count(body: dict[str, Any], key: str, where: str) -> int:
+    value = body.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TransientError(
+            f"the GitHub answer to {where} had no {key!r} count; try again later"
+        )
+    return value
+
+
+class GitHubConnector(Connector[GitHubConfig]):
+    """Reads issue counts and milestone progress from GitHub."""
+
+    type: ClassVar[str] = "github"
+    config_model = GitHubConfig
+    metrics = metric_table(
+        Metric(
+            name="issue_count",
+            description=(
+                "How many issues and pull requests match a GitHub search query."
+            ),
+        ),
+        Metric(
+            name="milestone_percent",
+            description=(
+                "Percent of a milestone's issues and pull requests that are closed."
+            ),
+            params=MilestoneParams,
+            needs_query=False,
+        ),
+    )
+
+    def __init__(
+        self,
+        name: str,
+        config: GitHubConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Set up a connector for one GitHub source.
+
+        Args:
+            name: The source's name in the mapping, for messages.
+            config: The validated source block.
+            transport: An httpx transport to use instead of the network.
+            sleep: What to await between retries.
+        """
+        super().__init__(name, config, transport=transport, sleep=sleep)
+        self._base = httpx.URL(config.url)
+        self._client = HttpClient(
+            base_url=config.url,
+            headers=request_headers(config),
+            timeout=config.timeout,
+            max_attempts=config.max_attempts,
+            transport=self.transport,
+            sleep=self.sleep,
+        )
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._client.requests
+
+    @property
+    def retry_count(self) -> int:
+        """Retries made so far."""
+        return self._client.retries
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    async def fetch(self, request: FetchRequest) -> Reading:
+        """Ask GitHub one question.
+
+        Args:
+            request: `issue_count` with a search query, or `milestone_percent`
+                with `MilestoneParams`.
+
+        Returns:
+            The count or percentage with its evidence; value None for a
+            milestone that has no issues.
+
+        Raises:
+            ConfigurationError: The query, milestone or token is wrong.
+            TransientError: GitHub failed or answered in an unexpected shape.
+            RateLimitedError: GitHub asked for a pause.
+        """
+        if request.metric == "issue_count":
+            return await self._issue_count(self._query_of(request))
+        if request.metric == "milestone_percent":
+            return await self._milestone_percent(self._milestone_of(request.params))
+        raise ConfigurationError(
+            f"GitHub source {self.name!r} has no metric {request.metric!r}; "
+            f"use one of: {', '.join(self.metrics)}"
+        )
+
+    def _query_of(self, request: FetchRequest) -> str:
+        query = (request.query or "").strip()
+        if not query:
+            raise ConfigurationError(
+                f"the issue_count metric of GitHub source {self.name!r} needs a "
+                "`query:` in GitHub search syntax, e.g. "
+                "repo:acme/app is:issue is:open label:P1"
+            )
+        return query
+
+    def _milestone_of(self, params: BaseModel) -> MilestoneParams:
+        if isinstance(params, MilestoneParams):
+            return params
+        try:
+            return MilestoneParams.model_validate(params.model_dump())
+        except ValidationError as exc:
+            problems = "; ".join(error["msg"] for error in exc.errors())
+            raise ConfigurationError(
+                f"the milestone_percent params of GitHub source {self.name!r} are "
+                f"invalid: {problems}. Give `repo: owner/name` and `milestone:`"
+            ) from None
+
+    async def _issue_count(self, query: str) -> Reading:
+        params = {"q": query, "per_page": self.config.per_page}
+        where = self._client.describe("GET", SEARCH_PATH, params)
+        logger.debug("Counting GitHub issues with %s", where)
+
+        # One page of up to 100 items costs the same single request as a page
+        # of one, and its keys let people see what was counted.
+        body = await self._client.json("GET", SEARCH_PATH, params=params)
+        total, incomplete, items = self._search_answer(body, where)
+
+        summary: dict[str, Any] = {
+            "query": query,
+            "total_count": total,
+            "incomplete_results": incomplete,
+        }
+        notes = []
+        if incomplete:
+            summary["note"] = INCOMPLETE_NOTE
+            notes.append(INCOMPLETE_NOTE)
+        evidence = Evidence(
+            request=where,
+            requests=1,
+            summary=summary,
+            items=item_keys(items, EVIDENCE_ITEM_CAP),
+            items_total=total,
+        )
+        return Reading(value=float(total), evidence=evidence, notes=notes)
+
+    @staticmethod
+    def _search_answer(body: Any, where: str) -> tuple[int, bool, list[Any]]:
+        if not isinstance(body, dict):
+            raise TransientError(
+                f"the GitHub answer to {where} was not a JSON object; try again later"
+            )
+        total = _count(body, "total_count", where)
+        items = body.get("items", [])
+        if not isinstance(items, list):
+            raise TransientError(
+                f"the GitHub answer to {where} had no 'items' list; try again later"
+            )
+        return total, bool(body.get("incomplete_results")), items
+
+    async def _milestone_percent(self, params: MilestoneParams) -> Reading:
+        if isinstance(params.milestone, int):
+            milestone, where = await self._milestone_by_number(params)
+            requests = 1
+        else:
+            milestone, where, requests = await self._milestone_by_title(params)
+
+        open_issues = _count(milestone, "open_issues", where)
+        closed_issues = _count(milestone, "closed_issues", where)
+        evidence = Evidence(
+            request=where,
+            requests=requests,
+            summary={
+                "milestone": milestone.get("number"),
+                "title": milestone.get("title"),
+                "open": open_issues,
+                "closed": closed_issues,
+                "state": milestone.get("state"),
+            },
+            items_total=open_issues + closed_issues,
+        )
+
+        # An empty milestone has no progress at all: neither 0 % nor 100 %.
+        scope = open_issues + closed_issues
+        if scope == 0:
+            note = (
+                f"milestone {milestone.get('title')!r} of {params.repo} has no "
+                "issues or pull requests"
+            )
+            return Reading(value=None, evidence=evidence, notes=[note])
+        return Reading(value=100.0 * closed_issues / scope, evidence=evidence)
+
+    async def _milestone_by_number(
+        self, params: MilestoneParams
+    ) -> tuple[dict[str, Any], str]:
+        path = f"/repos/{params.owner}/{params.name}/milestones/{params.milestone}"
+        where = self._client.describe("GET", path)
+        body = await self._client.json("GET", path)
+        if not isinstance(body, dict):
+            raise TransientError(
+                f"the GitHub answer to {where} was not a milestone object; "
+                "try again later"
+            )
+        return body, where
+
+    async def _milestone_by_title(
+        self, params: MilestoneParams
+    ) -> tuple[dict[str, Any], str, int]:
+        path = f"/repos/{params.owner}/{params.name}/milestones"
+        query = {"state": "all", "per_page": self.config.per_page}
+        where = self._client.describe("GET", path, query)
+        titles: list[str] = []
+        seen: set[str] = set()
+
+        response = await self._client.request("GET", path, params=query)
+        pages = 1
+        while True:
+            seen.add(str(response.request.url))
+            for milestone in self._milestone_list(response):
+                if milestone.get("title") == params.milestone:
+                    return milestone, where, pages
+                titles.append(str(milestone.get("title")))
+
+            next_url = self._next_page(response, seen, pages, params)
+            if next_url is None:
+                raise self._title_not_found(params, titles)
+            response = await self._client.request("GET", next_url)
+            pages += 1
+
+    @staticmethod
+    def _milestone_list(response: httpx.Response) -> list[dict[str, Any]]:
+        body = parse_json(response)
+        if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
+            where = f"GET {mask_url(response.request.url)}"
+            raise TransientError(
+                f"the GitHub answer to {where} was not a list of milestones; "
+                "try again later"
+            )
+        return body
+
+    def _next_page(
+        self,
+        response: httpx.Response,
+        seen: set[str],
+        pages: int,
+        params: MilestoneParams,
+    ) -> str | None:
+        """The next page's URL from the `Link` header, or None on the last page."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        next_url = response.request.url.join(link)
+        where = f"GET {mask_url(response.request.url)}"
+
+        if str(next_url) in seen:
+            raise TransientError(
+                f"GitHub paging looped: the answer to {where} gives a page already "
+                "read as the next one; try again later"
+            )
+        if _origin(next_url) != _origin(self._base):
+            # Following it would send the token to another server.
+            raise ConfigurationError(
+                f"the answer to {where} links its next page on another server "
+                f"({next_url.scheme}://{next_url.host}); set the source's `url:` "
+                "to the address GitHub uses in its links"
+            )
+        if pages >= self.config.max_pages:
+            raise ConfigurationError(
+                f"the milestone list of {params.repo} has more than "
+                f"{self.config.max_pages} pages (max_pages); give the milestone "
+                "number instead of its title, or raise max_pages"
+            )
+        logger.debug("Following the next milestone page %s", mask_url(next_url))
+        return str(next_url)
+
+    @staticmethod
+    def _title_not_found(
+        params: MilestoneParams, titles: list[str]
+    ) -> ConfigurationError:
+        shown = ", ".join(repr(title) for title in titles[:TITLE_CAP]) or "none"
+        more = len(titles) - TITLE_CAP
+        if more > 0:
+            shown += f" and {more} more"
+        return ConfigurationError(
+            f"milestone {params.milestone!r} was not found in {params.repo} "
+            f"(titles there: {shown}); check the exact title or give its number"
+        )

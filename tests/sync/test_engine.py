@@ -1,0 +1,169 @@
+"""The sync engine: one fetch per distinct query, failures isolated, values kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from app.mapping import MappingSet
+from app.service import Service
+from app.store import repository
+from connectors.base import ConfigurationError, TransientError
+
+from .conftest import FakeConnector
+
+THREE = """\
+      - {id: a, title: A, source: fake, metric: count, query: q1, target: 100}
+      - {id: b, title: B, source: fake, metric: count, query: q1, target: 50}
+      - {id: c, title: C, source: fake, metric: count, query: q2, target: 10}
+"""
+
+
+async def kr(service: Service, kr_id: str):  # type: ignore[no-untyped-def]
+    async with service.database.session() as session:
+        return await repository.get_key_result(session, kr_id)
+
+
+async def measurements(service: Service, kr_id: str) -> int:
+    async with service.database.session() as session:
+        return await repository.count_measurements(session, kr_id)
+
+
+class TestDedupe:
+    async def test_identical_queries_are_fetched_once(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {"q1": 25.0, "q2": 5.0}
+        await service.use_mappings(fake_mapping(THREE))
+
+        report = await service.sync()
+
+        assert sorted(fake_connector.calls) == ["q1", "q2"]
+        stats = report.stats["fake"]
+        assert (stats.queries, stats.key_results, stats.saved_by_dedupe) == (2, 3, 1)
+        assert (await kr(service, "a")).progress == pytest.approx(0.25)
+        assert (await kr(service, "b")).progress == pytest.approx(0.5)
+
+
+class TestFailures:
+    async def test_one_failing_query_leaves_the_others_updated(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {"q1": 10.0, "q2": TransientError("HTTP 503")}
+        await service.use_mappings(fake_mapping(THREE))
+
+        report = await service.sync()
+
+        assert report.state == "partial"
+        assert [o.key_result_id for o in report.failed] == ["c"]
+        assert (await kr(service, "a")).value == 10.0
+        failed = await kr(service, "c")
+        assert (failed.value, failed.stale, failed.last_error) == (None, True, "HTTP 503")
+
+    async def test_failure_keeps_last_good_value_and_stores_nothing(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        await service.use_mappings(fake_mapping(THREE))
+        fake_connector.answers = {"q1": 10.0, "q2": 4.0}
+        await service.sync()
+
+        fake_connector.answers["q2"] = ConfigurationError("HTTP 410: endpoint removed")
+        report = await service.sync()
+
+        row = await kr(service, "c")
+        assert (row.value, row.stale, row.error_kind) == (4.0, True, "configuration")
+        assert row.progress == pytest.approx(0.4)
+        assert await measurements(service, "c") == 1
+        assert {o.key_result_id: o.outcome for o in report.outcomes}["c"] == (
+            "misconfigured"
+        )
+
+    async def test_recovery_clears_stale_without_a_new_measurement(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        await service.use_mappings(fake_mapping(THREE))
+        fake_connector.answers = {"q1": 10.0, "q2": 4.0}
+        await service.sync()
+        fake_connector.answers["q2"] = TransientError("timeout")
+        await service.sync()
+
+        fake_connector.answers["q2"] = 4.0
+        await service.sync()
+        row = await kr(service, "c")
+        assert (row.stale, row.last_error) == (False, None)
+        assert await measurements(service, "c") == 1
+
+        fake_connector.answers["q2"] = 6.0
+        await service.sync()
+        assert await measurements(service, "c") == 2
+
+    async def test_a_connector_bug_fails_only_its_key_results(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {"q1": 1.0, "q2": ZeroDivisionError("oops")}
+        await service.use_mappings(fake_mapping(THREE))
+
+        await service.sync()
+
+        row = await kr(service, "c")
+        assert row.stale
+        assert "internal error" in (row.last_error or "")
+        assert (await kr(service, "a")).value == 1.0
+
+
+class TestScope:
+    async def test_no_scope_means_no_progress(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {"q1": None, "q2": 10.0}
+        await service.use_mappings(fake_mapping(THREE))
+
+        await service.sync()
+
+        row = await kr(service, "a")
+        assert (row.value, row.progress, row.status) == (None, None, "no_data")
+        async with service.database.session() as session:
+            found = await repository.get_objective(session, "obj")
+        assert found is not None
+        # Only c has progress (1.0), so the roll-up ignores a and b.
+        assert found[0].progress == pytest.approx(1.0)
+
+
+class TestArchive:
+    async def test_removed_key_results_are_archived_with_history(
+        self,
+        service: Service,
+        fake_connector: type[FakeConnector],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {"q1": 10.0, "q2": 4.0}
+        await service.use_mappings(fake_mapping(THREE))
+        await service.sync()
+
+        await service.use_mappings(fake_mapping(THREE.split("\n", 1)[1]))
+
+        row = await kr(service, "a")
+        assert row.archived
+        assert await measurements(service, "a") == 1
+        async with service.database.session() as session:
+            _, key_results = await repository.list_objectives(session)
+        assert [k.id for k in key_results["obj"]] == ["b", "c"]
