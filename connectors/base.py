@@ -81,7 +81,7 @@ class SourceConfig(BaseModel):
     and must be written as `${ENV_VAR}` references in the mapping.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     type: str = Field(description="Which connector serves this source.")
     timeout: float = Field(

@@ -1,16 +1,28 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, including a scriptable fake connector."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import pytest
 
 from app.clock import FrozenClock
+from app.mapping import MappingSet, load_mapping_set
 from app.service import Service
 from app.settings import Settings
+from connectors import registry
+from connectors.base import (
+    Connector,
+    Evidence,
+    FetchRequest,
+    Metric,
+    Reading,
+    SourceConfig,
+    metric_table,
+)
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 """A fixed 'now' inside 2026-Q4 (about half of the quarter has passed)."""
@@ -47,3 +59,56 @@ async def service(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Service]:
     await service.database.create_schema()
     yield service
     await service.close()
+
+
+class FakeConfig(SourceConfig):
+    type: Literal["fake"]
+
+
+class FakeConnector(Connector[FakeConfig]):
+    """Answers each query from `answers`: a number, None, or an exception."""
+
+    type = "fake"
+    config_model = FakeConfig
+    metrics = metric_table(Metric("count", "A scripted number."))
+
+    answers: ClassVar[dict[str, Any]] = {}
+    calls: ClassVar[list[str]] = []
+
+    async def fetch(self, request: FetchRequest) -> Reading:
+        query = request.query or ""
+        self.calls.append(query)
+        answer = self.answers[query]
+        if isinstance(answer, BaseException):
+            raise answer
+        return Reading(value=answer, evidence=Evidence(request=f"FAKE {query}"))
+
+    @property
+    def request_count(self) -> int:
+        return 1
+
+
+@pytest.fixture
+def fake_connector(monkeypatch: pytest.MonkeyPatch) -> type[FakeConnector]:
+    installed = {**registry.available(), "fake": FakeConnector}
+    monkeypatch.setattr(registry, "available", lambda: installed)
+    FakeConnector.answers = {}
+    FakeConnector.calls = []
+    return FakeConnector
+
+
+@pytest.fixture
+def fake_mapping(
+    fake_connector: type[FakeConnector], write_mapping: Callable[..., Path]
+) -> Callable[[str], MappingSet]:
+    """Load key results (YAML list items) under one objective and a fake source."""
+
+    def load(key_results: str) -> MappingSet:
+        text = (
+            "version: 1\nsources:\n  fake:\n    type: fake\nobjectives:\n"
+            "  - id: obj\n    title: Objective\n    period: 2026-Q4\n"
+            "    key_results:\n" + key_results
+        )
+        return load_mapping_set([write_mapping(text)], env={})
+
+    return load

@@ -40,7 +40,9 @@ _YEAR = re.compile(r"^(\d{4})$")
 class Strict(BaseModel):
     """Base of mapping models: unknown keys are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 class Period(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,6 @@ from app.mapping import MappingSet
 from app.service import Service
 from app.store import repository
 from connectors.base import ConfigurationError, TransientError
-
-from .conftest import FakeConnector
 
 THREE = """\
       - {id: a, title: A, source: fake, metric: count, query: q1, target: 100}
@@ -34,7 +33,7 @@ class TestDedupe:
     async def test_identical_queries_are_fetched_once(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         fake_connector.answers = {"q1": 25.0, "q2": 5.0}
@@ -53,7 +52,7 @@ class TestFailures:
     async def test_one_failing_query_leaves_the_others_updated(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         fake_connector.answers = {"q1": 10.0, "q2": TransientError("HTTP 503")}
@@ -65,12 +64,16 @@ class TestFailures:
         assert [o.key_result_id for o in report.failed] == ["c"]
         assert (await kr(service, "a")).value == 10.0
         failed = await kr(service, "c")
-        assert (failed.value, failed.stale, failed.last_error) == (None, True, "HTTP 503")
+        assert (failed.value, failed.stale, failed.last_error) == (
+            None,
+            True,
+            "HTTP 503",
+        )
 
     async def test_failure_keeps_last_good_value_and_stores_nothing(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         await service.use_mappings(fake_mapping(THREE))
@@ -91,7 +94,7 @@ class TestFailures:
     async def test_recovery_clears_stale_without_a_new_measurement(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         await service.use_mappings(fake_mapping(THREE))
@@ -113,7 +116,7 @@ class TestFailures:
     async def test_a_connector_bug_fails_only_its_key_results(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         fake_connector.answers = {"q1": 1.0, "q2": ZeroDivisionError("oops")}
@@ -131,7 +134,7 @@ class TestScope:
     async def test_no_scope_means_no_progress(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         fake_connector.answers = {"q1": None, "q2": 10.0}
@@ -152,7 +155,7 @@ class TestArchive:
     async def test_removed_key_results_are_archived_with_history(
         self,
         service: Service,
-        fake_connector: type[FakeConnector],
+        fake_connector: type[Any],
         fake_mapping: Callable[[str], MappingSet],
     ) -> None:
         fake_connector.answers = {"q1": 10.0, "q2": 4.0}
