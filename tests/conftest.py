@@ -78,6 +78,7 @@ class FakeConnector(Connector[FakeConfig]):
     async def fetch(self, request: FetchRequest) -> Reading:
         query = request.query or ""
         self.calls.append(query)
+        self._sent = getattr(self, "_sent", 0) + 1
         answer = self.answers[query]
         if isinstance(answer, BaseException):
             raise answer
@@ -85,7 +86,7 @@ class FakeConnector(Connector[FakeConfig]):
 
     @property
     def request_count(self) -> int:
-        return 1
+        return getattr(self, "_sent", 0)
 
 
 @pytest.fixture

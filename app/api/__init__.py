@@ -38,9 +38,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     )
     app.state.service = service
     problems.install(app)
-    app.include_router(objectives.router)
-    app.include_router(key_results.router)
-    app.include_router(syncs.router)
+    for router in (objectives.router, key_results.router, syncs.router):
+        app.include_router(router, responses=problems.RESPONSES)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> Health:

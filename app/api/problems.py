@@ -37,6 +37,25 @@ class ProblemBody(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+_PROBLEM_CONTENT = {
+    MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemBody"}}
+}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {
+        "model": ProblemBody,
+        "description": "Not found",
+        "content": _PROBLEM_CONTENT,
+    },
+    422: {
+        "model": ProblemBody,
+        "description": "Invalid request",
+        "content": _PROBLEM_CONTENT,
+    },
+}
+"""Error answers every API route may give, for the OpenAPI document."""
+
+
 class Problem(Exception):
     """An error to answer with; routes and services raise it."""
 
