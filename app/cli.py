@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from sqlalchemy.exc import OperationalError
 from rich.console import Console
 from rich.table import Table
 
@@ -310,7 +311,12 @@ def _run(coroutine: Any) -> Any:
     try:
         return asyncio.run(coroutine)
     except DatabaseURLError as exc:
-        err.print(str(exc), style="red")
+        err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        err.print(
+            f"Cannot use the database: {exc.orig or exc}", style="red", markup=False
+        )
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -25,7 +25,7 @@ import asyncio
 import builtins
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
@@ -110,20 +110,39 @@ class Metric:
         description: One sentence for docs and error messages.
         params: The model that validates the key result's `params:` block.
         needs_query: Whether the key result must carry a `query:`.
+        windowed: Whether the value is measured over a time window; if so the
+            engine resolves the key result's `window:` and passes it in
+            `FetchRequest.window`, otherwise that is None.
     """
 
     name: str
     description: str
     params: type[BaseModel] = NoParams
     needs_query: bool = True
+    windowed: bool = False
 
 
 @dataclass(frozen=True)
 class Window:
-    """The time span an analytics metric is measured over (aware datetimes)."""
+    """The time span a windowed metric is measured over.
+
+    `start` is inclusive and `end` exclusive; both are timezone-aware and in
+    the mapping's time zone, so `start.date()` and `(end - 1 µs).date()` are the
+    first and last local days, the form date-based analytics APIs take.
+    """
 
     start: datetime
     end: datetime
+
+    @property
+    def first_day(self) -> date:
+        """The first local day in the window."""
+        return self.start.date()
+
+    @property
+    def last_day(self) -> date:
+        """The last local day in the window (the day before `end` at midnight)."""
+        return (self.end - timedelta(microseconds=1)).date()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,7 +43,11 @@ def create_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
-    engine = create_async_engine(full, **kwargs)
+    try:
+        engine = create_async_engine(full, **kwargs)
+    except (ArgumentError, ImportError) as exc:
+        shown = make_url(full).render_as_string(hide_password=True)
+        raise DatabaseURLError(f"cannot use database URL {shown}: {exc}") from exc
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
