@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
-from sqlalchemy.exc import OperationalError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from app.api import create_app
 from app.mapping import MappingError, MappingSet, load_mapping_set

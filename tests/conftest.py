@@ -70,12 +70,19 @@ class FakeConnector(Connector[FakeConfig]):
 
     type = "fake"
     config_model = FakeConfig
-    metrics = metric_table(Metric("count", "A scripted number."))
+    metrics = metric_table(
+        Metric("count", "A scripted number."),
+        Metric("days", "Days in the window.", needs_query=False, windowed=True),
+    )
 
     answers: ClassVar[dict[str, Any]] = {}
     calls: ClassVar[list[str]] = []
 
     async def fetch(self, request: FetchRequest) -> Reading:
+        if request.window is not None:
+            days = (request.window.last_day - request.window.first_day).days + 1
+            self.calls.append(f"days {request.window.first_day}")
+            return Reading(value=days, evidence=Evidence(request="FAKE days"))
         query = request.query or ""
         self.calls.append(query)
         self._sent = getattr(self, "_sent", 0) + 1

@@ -25,7 +25,8 @@ objectives:
     period: 2026-Q4
     key_results:
       - {id: a, title: Signups, source: fake, metric: count, query: q1, target: 100}
-      - {id: b, title: Bugs, source: fake, metric: count, query: q2, start: 9, target: 1}
+      - {id: b, title: Bugs, source: fake, metric: count, query: q2, start: 9,
+         target: 1}
 """
 
 

@@ -10,6 +10,8 @@ from app.progress import (
     Status,
     elapsed_share,
     key_result_progress,
+    progress_of,
+    status_for,
     status_of,
     weighted_progress,
 )
@@ -112,3 +114,59 @@ def test_weighted_progress(
     result = weighted_progress(items)
 
     assert result == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "threshold", "expected"),
+    [
+        ("stay_below", 299.0, 300.0, 1.0),
+        ("stay_below", 300.0, 300.0, 1.0),
+        ("stay_below", 300.1, 300.0, 0.0),
+        ("stay_above", 0.04, 0.04, 1.0),
+        ("stay_above", 0.039, 0.04, 0.0),
+        ("stay_above", None, 0.04, None),
+    ],
+    ids=["below", "exactly-below", "over", "exactly-above", "under", "no-value"],
+)
+def test_thresholds_hold_or_not(
+    kind: str, value: float | None, threshold: float, expected: float | None
+) -> None:
+    assert (
+        progress_of(kind, value, start=threshold, target=threshold, threshold=threshold)
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "target", "expected"),
+    [
+        (0, 0, 1, 0.0),
+        (1, 0, 1, 1.0),
+        (99, 0, 100, 0.0),
+        (100, 0, 100, 1.0),
+        (3, 9, 3, 1.0),
+    ],
+)
+def test_milestone_is_done_or_not(
+    value: float, start: float, target: float, expected: float
+) -> None:
+    assert progress_of("milestone", value, start=start, target=target) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "progress", "elapsed", "status"),
+    [
+        ("stay_below", 1.0, 0.99, Status.ON_TRACK),
+        ("stay_below", 0.0, 0.01, Status.OFF_TRACK),
+        ("milestone", 0.0, 0.5, Status.ON_TRACK),
+        ("milestone", 0.0, 0.8, Status.AT_RISK),
+        ("milestone", 0.0, 1.0, Status.OFF_TRACK),
+        ("milestone", 1.0, 1.0, Status.ON_TRACK),
+        ("increase", 0.2, 0.5, Status.OFF_TRACK),
+        ("milestone", None, 0.5, Status.NO_DATA),
+    ],
+)
+def test_status_by_kind(
+    kind: str, progress: float | None, elapsed: float, status: Status
+) -> None:
+    assert status_for(kind, progress, elapsed) == status

@@ -228,6 +228,12 @@ class _FileLoader:
                 f"metrics: {names}",
             )
             return None
+        if spec.window is not None and not metric.windowed:
+            self._add(
+                (*where, "window"),
+                f"the {metric.name} metric is not measured over a time window",
+            )
+            return None
         if metric.needs_query and not spec.query:
             self._add((*where, "query"), f"required by the {metric.name} metric")
             return None

@@ -104,8 +104,18 @@ class StatusThresholds(Strict):
         return self
 
 
+WINDOW_PATTERN = r"^(period|period_to_date|[1-9][0-9]{0,3}d)$"
+
+Kind = Literal["increase", "decrease", "stay_above", "stay_below", "milestone"]
+
+
 class KeyResult(Strict):
-    """A measurable result, fed by a source's metric."""
+    """A measurable result, fed by a source's metric or by check-ins.
+
+    Four shapes: move from `start` to `target` (up or down); stay above or
+    below a threshold (`stay_above` / `stay_below`); or a `milestone`, done
+    once the value reaches `target` (1 by default).
+    """
 
     id: Identifier
     title: str = Field(min_length=1)
@@ -121,8 +131,25 @@ class KeyResult(Strict):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Extra metric parameters."
     )
-    start: float = Field(default=0.0, description="The value at the period's start.")
-    target: float = Field(description="The value that means done.")
+    window: str | None = Field(
+        default=None,
+        pattern=WINDOW_PATTERN,
+        description="For metrics measured over time: `period` (the whole "
+        "period), `period_to_date` (the default) or a trailing `7d`, `30d`.",
+    )
+    start: float | None = Field(
+        default=None, description="The value at the period's start (default 0)."
+    )
+    target: float | None = Field(default=None, description="The value that means done.")
+    stay_above: float | None = Field(
+        default=None, description="Done while the value is at or above this."
+    )
+    stay_below: float | None = Field(
+        default=None, description="Done while the value is at or below this."
+    )
+    milestone: bool = Field(
+        default=False, description="Done or not done: the value reaches target."
+    )
     unit: str = Field(default="", description="Shown after values, e.g. '%'.")
     weight: float = Field(
         default=1.0, gt=0, description="Share in the objective's progress."
@@ -132,23 +159,63 @@ class KeyResult(Strict):
         description="Which way is progress; inferred from start and target.",
     )
 
+    @property
+    def kind(self) -> Kind:
+        """How progress is scored: see `app.progress.key_result_progress`."""
+        if self.stay_above is not None:
+            return "stay_above"
+        if self.stay_below is not None:
+            return "stay_below"
+        if self.milestone:
+            return "milestone"
+        return self.direction or "increase"
+
+    @property
+    def threshold(self) -> float | None:
+        """The stay_above or stay_below value, if any."""
+        return self.stay_above if self.stay_above is not None else self.stay_below
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.target == self.start:
-            raise ValueError("target must differ from start")
-        inferred: Direction = "increase" if self.target > self.start else "decrease"
-        if self.direction is None:
-            self.direction = inferred
-        elif self.direction != inferred:
-            raise ValueError(
-                f"direction is {self.direction} but target {self.target:g} is "
-                f"{'below' if inferred == 'decrease' else 'above'} start "
-                f"{self.start:g}"
-            )
         if self.source is None and (self.metric or self.query or self.params):
             raise ValueError("metric, query and params need a source")
         if self.source is not None and not self.metric:
             raise ValueError("a key result with a source needs a metric")
+        if self.stay_above is not None or self.stay_below is not None:
+            return self._check_threshold()
+        if self.milestone:
+            self.start = 0.0 if self.start is None else self.start
+            self.target = 1.0 if self.target is None else self.target
+        if self.target is None:
+            raise ValueError(
+                "target is required (or stay_above, stay_below, or milestone: true)"
+            )
+        self.start = 0.0 if self.start is None else self.start
+        return self._check_direction(self.start, self.target)
+
+    def _check_threshold(self) -> Self:
+        if self.stay_above is not None and self.stay_below is not None:
+            raise ValueError("use stay_above or stay_below, not both")
+        if self.target is not None or self.start is not None or self.milestone:
+            raise ValueError(
+                "stay_above and stay_below replace start, target and milestone"
+            )
+        if self.direction is not None:
+            raise ValueError("direction does not apply to stay_above or stay_below")
+        return self
+
+    def _check_direction(self, start: float, target: float) -> Self:
+        if target == start:
+            raise ValueError("target must differ from start")
+        inferred: Direction = "increase" if target > start else "decrease"
+        if self.direction is None:
+            self.direction = inferred
+        elif self.direction != inferred:
+            side = "below" if inferred == "decrease" else "above"
+            raise ValueError(
+                f"direction is {self.direction} but target {target:g} is {side} "
+                f"start {start:g}"
+            )
         return self
 
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import progress
 from app.mapping.load import MappingSet
+from app.mapping.models import KeyResult
 from app.store.tables import KeyResultRow, MeasurementRow, ObjectiveRow, SyncRow
 
 
@@ -64,12 +65,13 @@ async def save_definitions(
         session.add(row)
     for position, (kr_id, loaded) in enumerate(mappings.key_results.items()):
         spec = loaded.spec
+        start, target = _start_and_target(spec)
         kr_row = key_results.pop(kr_id, None) or KeyResultRow(
             id=kr_id,
             objective_id=loaded.objective.id,
             title=spec.title,
-            start=spec.start,
-            target=spec.target,
+            start=start,
+            target=target,
             updated_at=now,
         )
         kr_row.sqlmodel_update(
@@ -82,11 +84,14 @@ async def save_definitions(
                 "metric": spec.metric,
                 "query": spec.query,
                 "params": spec.params or None,
-                "start": spec.start,
-                "target": spec.target,
+                "start": start,
+                "target": target,
                 "unit": spec.unit,
                 "weight": spec.weight,
                 "direction": spec.direction or "increase",
+                "kind": spec.kind,
+                "threshold": spec.threshold,
+                "window": spec.window,
                 "archived": False,
             }
         )
@@ -121,8 +126,15 @@ async def refresh_scores(
         )
         krs = by_objective.get(objective.id, [])
         for kr in krs:
-            kr_progress = progress.key_result_progress(kr.value, kr.start, kr.target)
-            kr_status = progress.status_of(
+            kr_progress = progress.progress_of(
+                kr.kind,
+                kr.value,
+                start=kr.start,
+                target=kr.target,
+                threshold=kr.threshold,
+            )
+            kr_status = progress.status_for(
+                kr.kind,
                 kr_progress,
                 expected,
                 on_track=thresholds.on_track,
@@ -136,6 +148,13 @@ async def refresh_scores(
         )
         _set(objective, now, progress=rolled, expected=expected, status=status.value)
         session.add(objective)
+
+
+def _start_and_target(spec: KeyResult) -> tuple[float, float]:
+    """Stored start and target; a threshold key result stores its threshold."""
+    if spec.threshold is not None:
+        return spec.threshold, spec.threshold
+    return spec.start or 0.0, spec.target if spec.target is not None else 1.0
 
 
 def _set(row: ObjectiveRow | KeyResultRow, now: datetime, **values: Any) -> None:
@@ -204,6 +223,7 @@ def _apply_one(
     if changed or row.stale or row.last_error:
         row.updated_at = now
     row.value = update.value
+    row.evidence = update.evidence
     row.synced_at = now
     row.stale = False
     row.last_error = None

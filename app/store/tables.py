@@ -83,6 +83,9 @@ class KeyResultRow(SQLModel, table=True):
     unit: str = ""
     weight: float = 1.0
     direction: str = "increase"
+    kind: str = "increase"
+    threshold: float | None = None
+    window: str | None = None
     value: float | None = None
     progress: float | None = None
     status: str = "no_data"
@@ -90,6 +93,7 @@ class KeyResultRow(SQLModel, table=True):
     stale: bool = False
     last_error: str | None = None
     error_kind: str | None = None
+    evidence: dict[str, Any] | None = _json()
     archived: bool = Field(default=False, index=True)
     updated_at: datetime = _utc(nullable=False)
 

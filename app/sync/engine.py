@@ -133,7 +133,7 @@ class SyncEngine:
             for kr_id, kr in mappings.key_results.items()
             if only is None or kr_id in only
         ]
-        plans = plan(selected)
+        plans = plan(selected, self.clock())
         results = await asyncio.gather(*(self._fetch_source(p) for p in plans))
 
         updates: list[repository.KeyResultUpdate] = []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.mapping.load import LoadedKeyResult, Source
-from connectors.base import FetchRequest
+from app.sync.windows import resolve_window
+from connectors.base import FetchRequest, Window
 from connectors.http import dumps
 
 
@@ -18,6 +20,7 @@ class QueryKey:
     metric: str
     query: str | None
     params: str
+    window: tuple[str, str] | None = None
 
 
 @dataclass
@@ -41,8 +44,8 @@ class SourcePlan:
         return sum(len(query.key_results) for query in self.queries.values())
 
 
-def plan(key_results: Iterable[LoadedKeyResult]) -> list[SourcePlan]:
-    """Group key results by source, then by (metric, query, params)."""
+def plan(key_results: Iterable[LoadedKeyResult], now: datetime) -> list[SourcePlan]:
+    """Group key results by source, then by (metric, query, params, window)."""
     sources: dict[str, SourcePlan] = {}
     for kr in key_results:
         if kr.source is None or kr.params is None:
@@ -51,15 +54,30 @@ def plan(key_results: Iterable[LoadedKeyResult]) -> list[SourcePlan]:
             kr.source.fingerprint, SourcePlan(source=kr.source)
         )
         metric = kr.spec.metric or ""
+        window = _window_of(kr, metric, now)
         key = QueryKey(
             source=kr.source.fingerprint,
             metric=metric,
             query=kr.spec.query,
             params=dumps(kr.params.model_dump(mode="json")),
+            window=(window.start.isoformat(), window.end.isoformat())
+            if window
+            else None,
         )
         query = source_plan.queries.get(key)
         if query is None:
-            request = FetchRequest(metric=metric, query=kr.spec.query, params=kr.params)
+            request = FetchRequest(
+                metric=metric, query=kr.spec.query, params=kr.params, window=window
+            )
             query = source_plan.queries[key] = Query(key=key, request=request)
         query.key_results.append(kr)
     return list(sources.values())
+
+
+def _window_of(kr: LoadedKeyResult, metric: str, now: datetime) -> Window | None:
+    assert kr.source is not None
+    declared = kr.source.connector.metrics.get(metric)
+    if declared is None or not declared.windowed:
+        return None
+    period = kr.objective.period
+    return resolve_window(kr.spec.window, period, kr.mapping.timezone, now)

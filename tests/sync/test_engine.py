@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.mapping import MappingSet
+from app.mapping import MappingError, MappingSet
 from app.service import Service
 from app.store import repository
 from connectors.base import ConfigurationError, TransientError
@@ -170,3 +170,39 @@ class TestArchive:
         async with service.database.session() as session:
             _, key_results = await repository.list_objectives(session)
         assert [k.id for k in key_results["obj"]] == ["b", "c"]
+
+
+class TestWindows:
+    async def test_windowed_metrics_get_their_window_and_group_by_it(
+        self,
+        service: Service,
+        fake_connector: type[Any],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        krs = """\
+      - {id: w1, title: W1, source: fake, metric: days, target: 100, window: 7d}
+      - {id: w2, title: W2, source: fake, metric: days, target: 100, window: 7d}
+      - {id: w3, title: W3, source: fake, metric: days, target: 100, window: period}
+      - {id: w4, title: W4, source: fake, metric: days, target: 100}
+"""
+        await service.use_mappings(fake_mapping(krs))
+
+        report = await service.sync()
+
+        assert report.stats["fake"].queries == 3
+        values = {
+            kr_id: (await kr(service, kr_id)).value for kr_id in ("w1", "w3", "w4")
+        }
+        # The clock stands at 2026-11-15 12:00 UTC; the mapping's zone is UTC.
+        assert values == {"w1": 7, "w3": 92, "w4": 46}
+
+    def test_window_on_an_unwindowed_metric_is_a_problem(
+        self, fake_mapping: Callable[[str], MappingSet]
+    ) -> None:
+        krs = (
+            "      - {id: a, title: A, source: fake, metric: count, query: q,\n"
+            "         target: 1, window: 7d}\n"
+        )
+
+        with pytest.raises(MappingError, match="not measured over a time window"):
+            fake_mapping(krs)
