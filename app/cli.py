@@ -37,6 +37,7 @@ err = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MAPPING = REPO_ROOT / "mappings" / "example.yaml"
 OPENAPI_FILE = REPO_ROOT / "openapi" / "openapi.json"
+SCHEMA_FILE = REPO_ROOT / "schema" / "mapping.schema.json"
 
 MappingsOption = Annotated[
     list[Path] | None,
@@ -222,6 +223,110 @@ def openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     out.print(f"Wrote {output}.")
+
+
+@cli.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of printing.")
+    ] = None,
+    builtin: Annotated[
+        bool, typer.Option(help="Only the connectors that ship with okrsync.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 if the committed schema is out of date.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of mapping files, for editors and CI checks."""
+    from app.mapping.schema import schema_text
+
+    if check:
+        text = schema_text(builtin_only=True)
+        if SCHEMA_FILE.read_text(encoding="utf-8") != text:
+            err.print(
+                f"{SCHEMA_FILE} is out of date; run `okrsync schema --builtin "
+                f"--output {SCHEMA_FILE.relative_to(REPO_ROOT)}`.",
+                style="red",
+            )
+            raise typer.Exit(1)
+        out.print(f"{SCHEMA_FILE} is up to date.")
+        return
+    text = schema_text(builtin_only=builtin)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {output}.")
+
+
+@cli.command()
+def preview(
+    key_result_id: Annotated[str, typer.Argument(help="The key result's id.")],
+    mappings: MappingsOption = None,
+) -> None:
+    """Fetch one key result now and show value, progress and status; store nothing.
+
+    Works on mapping files that are not loaded anywhere, to try a query first.
+    """
+    from app.clock import system_clock
+    from app.sync.preview import preview as run_preview
+
+    settings = _settings(mappings=mappings)
+    loaded = _load_or_exit(settings.mappings)
+    kr = loaded.key_results.get(key_result_id)
+    if kr is None:
+        known = ", ".join(sorted(loaded.key_results)[:20]) or "none"
+        err.print(f"No key result {key_result_id!r} in the mappings; ids: {known}")
+        raise typer.Exit(1)
+    if kr.source is None:
+        err.print(f"Key result {key_result_id!r} has no source; it takes check-ins.")
+        raise typer.Exit(1)
+    result = _run(run_preview(kr, system_clock()))
+    _print_preview(kr, result)
+    if result.error is not None:
+        raise typer.Exit(1)
+
+
+def _print_preview(kr: Any, result: Any) -> None:
+    spec = kr.spec
+    rows = [
+        ("Key result", f"{spec.id}: {spec.title}"),
+        ("Source", f"{spec.source} ({kr.source.config.type}), metric {spec.metric}"),
+    ]
+    if spec.query:
+        rows.append(("Query", spec.query))
+    if result.error is not None:
+        rows.append(("Error", f"{result.error.kind}: {result.error.message}"))
+    else:
+        evidence = result.reading.evidence
+        rows += [
+            ("Request", evidence.request),
+            ("Requests", str(result.requests)),
+            ("Value", _number(result.reading.value, spec.unit)),
+            ("Progress", _percent(result.progress)),
+            (
+                "Status",
+                f"{_status(result.status.value)} "
+                f"({_percent(result.expected)} of the period has passed)",
+            ),
+        ]
+        if evidence.summary:
+            rows.append(("Answer", json.dumps(evidence.summary, default=str)))
+        if evidence.items:
+            total = evidence.items_total or len(evidence.items)
+            shown = ", ".join(evidence.items[:10])
+            more = f" and {total - 10} more" if total > 10 else ""
+            rows.append(("Items", f"{total}: {shown}{more}"))
+        for note in result.reading.notes:
+            rows.append(("Note", note))
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    out.print("Nothing was stored.", style="dim")
 
 
 def openapi_text() -> str:

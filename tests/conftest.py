@@ -66,7 +66,10 @@ class FakeConfig(SourceConfig):
 
 
 class FakeConnector(Connector[FakeConfig]):
-    """Answers each query from `answers`: a number, None, or an exception."""
+    """Answers each query from `answers`.
+
+    An answer is a number, None, an exception to raise, or (number, item keys).
+    """
 
     type = "fake"
     config_model = FakeConfig
@@ -89,6 +92,11 @@ class FakeConnector(Connector[FakeConfig]):
         answer = self.answers[query]
         if isinstance(answer, BaseException):
             raise answer
+        if isinstance(answer, tuple):
+            value, items = answer
+            evidence = Evidence(request=f"FAKE {query}", items=items)
+            evidence.items_total = len(items)
+            return Reading(value=value, evidence=evidence)
         return Reading(value=answer, evidence=Evidence(request=f"FAKE {query}"))
 
     @property

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep
 from app.api.problems import NotFound, Problem
-from app.api.schemas import HistoryPublic, KeyResultPublic, MeasurementPublic
+from app.api.schemas import (
+    EvidencePublic,
+    HistoryPublic,
+    KeyResultPublic,
+    MeasurementPublic,
+)
 from app.store import repository
 
 router = APIRouter(prefix="/api/v1/key-results", tags=["key results"])
@@ -48,3 +53,52 @@ async def get_history(
         key_result_id=key_result_id,
         measurements=[MeasurementPublic.of(row) for row in rows],
     )
+
+
+@router.get("/{key_result_id}/evidence", response_model=EvidencePublic)
+async def get_evidence(key_result_id: str, session: SessionDep) -> EvidencePublic:
+    """Explain the current value: the request, the answer, the items counted."""
+    row = await repository.get_key_result(session, key_result_id)
+    if row is None:
+        raise NotFound("key result", key_result_id)
+    latest = await repository.latest_measurements(session, key_result_id, 2)
+    previous = latest[1] if len(latest) > 1 else None
+    entered, left, compared = _item_changes(
+        row.evidence, previous.evidence if previous else None
+    )
+    return EvidencePublic(
+        key_result_id=row.id,
+        value=row.value,
+        synced_at=row.synced_at,
+        evidence=row.evidence,
+        previous=MeasurementPublic.of(previous) if previous else None,
+        entered=entered,
+        left=left,
+        items_compared=compared,
+    )
+
+
+def _item_changes(
+    now: dict[str, Any] | None, before: dict[str, Any] | None
+) -> tuple[list[str], list[str], bool]:
+    """Items that entered and left the counted set, and whether that is complete."""
+    if now is None or before is None or not (_has_items(now) and _has_items(before)):
+        return [], [], False
+    current, earlier = _items(now), _items(before)
+    entered = sorted(set(current) - set(earlier))
+    left = sorted(set(earlier) - set(current))
+    return entered, left, _complete(now) and _complete(before)
+
+
+def _has_items(evidence: dict[str, Any]) -> bool:
+    return bool(evidence.get("items")) or evidence.get("items_total") is not None
+
+
+def _items(evidence: dict[str, Any]) -> list[str]:
+    items = evidence.get("items") or []
+    return [str(item) for item in items]
+
+
+def _complete(evidence: dict[str, Any]) -> bool:
+    total = evidence.get("items_total")
+    return total is not None and total == len(evidence.get("items") or [])

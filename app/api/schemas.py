@@ -100,6 +100,26 @@ class MeasurementPublic(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
+# Why a key result's value is what it is.
+class EvidencePublic(BaseModel):
+    key_result_id: str
+    value: float | None
+    synced_at: datetime | None
+    evidence: dict[str, Any] | None = Field(
+        description="The request made (secrets masked), the relevant part of the "
+        "answer, and the keys of the items counted (capped)."
+    )
+    previous: MeasurementPublic | None = Field(
+        description="The measurement before the one that set the current value."
+    )
+    entered: list[str] = Field(description="Items counted now but not then.")
+    left: list[str] = Field(description="Items counted then but not now.")
+    items_compared: bool = Field(
+        description="False when either side has no item list or a capped one, "
+        "so entered and left may be incomplete."
+    )
+
+
 # A key result's history.
 class HistoryPublic(BaseModel):
     key_result_id: str

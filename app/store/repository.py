@@ -65,7 +65,7 @@ async def save_definitions(
         session.add(row)
     for position, (kr_id, loaded) in enumerate(mappings.key_results.items()):
         spec = loaded.spec
-        start, target = _start_and_target(spec)
+        start, target = start_and_target(spec)
         kr_row = key_results.pop(kr_id, None) or KeyResultRow(
             id=kr_id,
             objective_id=loaded.objective.id,
@@ -150,7 +150,7 @@ async def refresh_scores(
         session.add(objective)
 
 
-def _start_and_target(spec: KeyResult) -> tuple[float, float]:
+def start_and_target(spec: KeyResult) -> tuple[float, float]:
     """Stored start and target; a threshold key result stores its threshold."""
     if spec.threshold is not None:
         return spec.threshold, spec.threshold
@@ -300,6 +300,19 @@ async def history(
         query = query.where(col(MeasurementRow.measured_at) <= until)
     order = (col(MeasurementRow.measured_at), col(MeasurementRow.id))
     return list(await session.exec(query.order_by(*order)))
+
+
+async def latest_measurements(
+    session: AsyncSession, kr_id: str, count: int = 2
+) -> list[MeasurementRow]:
+    """The newest measurements of a key result, newest first."""
+    query = (
+        select(MeasurementRow)
+        .where(MeasurementRow.key_result_id == kr_id)
+        .order_by(col(MeasurementRow.measured_at).desc(), col(MeasurementRow.id).desc())
+        .limit(count)
+    )
+    return list(await session.exec(query))
 
 
 async def count_measurements(session: AsyncSession, kr_id: str) -> int:

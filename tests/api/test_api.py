@@ -159,3 +159,39 @@ async def test_health(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
 
     assert response.json() == {"status": "ok"}
+
+
+class TestEvidence:
+    async def test_evidence_shows_the_latest_reading(
+        self, client: httpx.AsyncClient, service: Service, fake_connector: type[Any]
+    ) -> None:
+        fake_connector.answers = {"q1": (2.0, ["A-1", "A-2"]), "q2": 12.0}
+        await service.sync()
+        fake_connector.answers = {"q1": (2.0, ["A-2", "A-3"]), "q2": 12.0}
+        await service.sync()
+
+        body = (await client.get("/api/v1/key-results/a/evidence")).json()
+
+        assert body["value"] == 2.0
+        assert body["evidence"]["request"] == "FAKE q1"
+        assert body["evidence"]["items"] == ["A-2", "A-3"]
+        # The previous measurement (50) came from a reading without item keys.
+        assert body["previous"]["value"] == 50.0
+        assert (body["entered"], body["left"]) == ([], [])
+        assert body["items_compared"] is False
+
+    async def test_items_compared_when_both_lists_are_whole(
+        self, client: httpx.AsyncClient, service: Service, fake_connector: type[Any]
+    ) -> None:
+        fake_connector.answers = {"q1": (2.0, ["A-1", "A-2"]), "q2": 12.0}
+        await service.sync()
+        fake_connector.answers = {"q1": (3.0, ["A-2", "A-3", "A-4"]), "q2": 12.0}
+        await service.sync()
+
+        body = (await client.get("/api/v1/key-results/a/evidence")).json()
+
+        assert body["items_compared"] is True
+        assert (body["entered"], body["left"]) == (["A-3", "A-4"], ["A-1"])
+
+    async def test_unknown_key_result(self, client: httpx.AsyncClient) -> None:
+        assert_problem(await client.get("/api/v1/key-results/nope/evidence"), 404)
