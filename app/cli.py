@@ -63,12 +63,24 @@ def _settings(**overrides: Any) -> Settings:
     values = {key: value for key, value in overrides.items() if value}
     settings = Settings()
     updated = settings.model_copy(update=values)
+    _configure_logging(updated.log_level)
+    return updated
+
+
+def _configure_logging(level_name: str) -> None:
+    level = logging.getLevelName(level_name.upper())
+    if not isinstance(level, int):
+        err.print(f"Unknown log level {level_name!r}; using INFO.")
+        level = logging.INFO
     logging.basicConfig(
-        level=updated.log_level.upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    return updated
+    # One line per upstream request is debugging detail, not news.
+    quiet = logging.WARNING if level > logging.DEBUG else logging.DEBUG
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def _load_or_exit(paths: list[Path]) -> MappingSet:
@@ -425,3 +437,7 @@ def _run(coroutine: Any) -> Any:
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+if __name__ == "__main__":
+    main()
