@@ -42,7 +42,9 @@ from tenacity import (
 )
 
 from connectors.base import (
+    ConfigT,
     ConfigurationError,
+    Connector,
     ConnectorError,
     RateLimitedError,
     Sleep,
@@ -317,3 +319,69 @@ class HttpClient:
 def dumps(value: Any) -> str:
     """Canonical JSON text: sorted keys, no spaces. Used for grouping keys."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class HttpConnector(Connector[ConfigT]):
+    """Base class of connectors that talk HTTP through one `HttpClient`.
+
+    Builds the client from three hooks, so a connector only says where and
+    how to authenticate; override them as needed. Counts and closing come
+    with it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: ConfigT,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(name, config, transport=transport, sleep=sleep)
+        self.client = HttpClient(
+            base_url=self.get_base_url(),
+            headers=self.get_headers(),
+            auth=self.get_auth(),
+            timeout=config.timeout,
+            max_attempts=config.max_attempts,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    def get_base_url(self) -> str:
+        """The URL every request path is relative to.
+
+        Returns:
+            By default the config's `url` field.
+        """
+        url = getattr(self.config, "url", None)
+        if not isinstance(url, str):
+            raise NotImplementedError("override get_base_url or give the config a url")
+        return url
+
+    def get_headers(self) -> dict[str, str]:
+        """Headers sent with every request; override to add to them.
+
+        Returns:
+            By default `Accept: application/json`.
+        """
+        return {"Accept": "application/json"}
+
+    def get_auth(self) -> httpx.Auth | tuple[str, str] | None:
+        """Authentication for every request, e.g. `(user, password)` for basic.
+
+        Returns:
+            By default none. Never log what this returns.
+        """
+        return None
+
+    @property
+    def request_count(self) -> int:
+        return self.client.requests
+
+    @property
+    def retry_count(self) -> int:
+        return self.client.retries
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
