@@ -369,10 +369,14 @@ def requested_fields(value: Any, default: Iterable[str]) -> list[str]:
 
 
 def select_fields(all_fields: dict[str, Any], requested: list[str]) -> dict[str, Any]:
-    """Keep the requested fields: ids, `*all`/`*navigable`, `-id` to drop."""
-    wanted = set(requested)
-    keep = set(all_fields) if wanted & {"*all", "*navigable"} else wanted
-    dropped = {name[1:] for name in wanted if name.startswith("-")}
+    """Keep the requested fields: ids, `*all`/`*navigable`, `-id` to drop.
+
+    Only exclusions (`-description`) mean every field but those, as in Jira.
+    """
+    dropped = {name[1:] for name in requested if name.startswith("-")}
+    named = {name for name in requested if not name.startswith("-")}
+    everything = not named or bool(named & {"*all", "*navigable"})
+    keep = set(all_fields) if everything else named
     return {
         name: value
         for name, value in all_fields.items()

@@ -33,11 +33,13 @@ from app.sandbox.data import (
 VALID_OPERATORS = (
     "'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'"
 )
+COMPARISON_OPERATORS = ("=", "!=", "~", "!~", ">", ">=", "<", "<=")
 RESERVED_CHARACTERS = set("+;?*/%^$#@[]")
 SYMBOLS = "\"'(),=!~<>&|"
 PUNCTUATION: dict[str, Literal["(", ")", ","]] = {"(": "(", ")": ")", ",": ","}
 KEYWORDS = {"and", "or", "not", "in", "is", "empty", "null", "order", "by"}
 CUSTOM_FIELD_REF = re.compile(r"cf\[(\d+)\]", re.IGNORECASE)
+TYPED_NAME = re.compile(r"(.+?)\s*\[([a-z ]+)\]")
 RELATIVE_DATE = re.compile(r"([+-]?)(\d+)([wdhm])")
 DATE_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d")
 PRIORITY_RANK = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4, "Lowest": 5}
@@ -309,10 +311,7 @@ class _Parser:
 
     def operator(self) -> str:
         token = self.token
-        if token.kind == "op" and token.text in ("=", "!=", "~", "!~", ">", ">="):
-            self.advance()
-            return token.text
-        if token.kind == "op" and token.text in ("<", "<="):
+        if token.kind == "op" and token.text in COMPARISON_OPERATORS:
             self.advance()
             return token.text
         if token.is_word("in"):
@@ -475,10 +474,14 @@ class JqlEngine:
 
     def _custom_field(self, lowered: str) -> JiraCustomField | None:
         reference = CUSTOM_FIELD_REF.fullmatch(lowered)
+        # Jira also takes a name with its type, e.g. "Story Points[Number]".
+        typed = TYPED_NAME.fullmatch(lowered)
         for custom in self.custom_fields:
             if reference and int(reference.group(1)) == custom.numeric_id:
                 return custom
             if lowered in (custom.id, custom.name.lower()):
+                return custom
+            if typed and typed.groups() == (custom.name.lower(), _type_word(custom)):
                 return custom
         return None
 
@@ -724,6 +727,10 @@ ORDER_KEYS: dict[str, Callable[[JiraIssue], tuple[str, int] | int | str]] = {
     "priority": lambda issue: PRIORITY_RANK[issue.priority],
     "summary": lambda issue: issue.summary.lower(),
 }
+
+
+def _type_word(custom: JiraCustomField) -> str:
+    return "number" if custom.schema_type == "number" else "short text"
 
 
 def _always(issue: JiraIssue) -> bool:

@@ -368,7 +368,10 @@ class SandboxServer:
         """
         if self._server is not None:
             return self
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # The protocol must be named: asyncio sets TCP_NODELAY on accepted
+        # connections only for IPPROTO_TCP sockets, and without it every
+        # answer stalls for a delayed ACK (about 40 ms).
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self.port))
         config = uvicorn.Config(
