@@ -172,7 +172,8 @@ def demo(
 
     if not database_url:
         database_url = f"sqlite:///{tempfile.mkdtemp(prefix='okrsync-demo-')}/demo.db"
-    settings = _settings(database_url=database_url)
+    quiet = os.environ.get("OKRSYNC_LOG_LEVEL", "WARNING")
+    settings = _settings(database_url=database_url, log_level=quiet)
     with SandboxServer() as sandbox:
         os.environ["OKRSYNC_SANDBOX_URL"] = sandbox.url
         out.print(f"Sandbox upstream (fake Jira and GitHub): {sandbox.url}")

@@ -377,6 +377,7 @@ class SandboxServer:
         config = uvicorn.Config(
             self.app,
             log_config=None,
+            log_level="warning",
             access_log=False,
             lifespan="off",
             ws="none",
