@@ -24,6 +24,7 @@ from app.service import Service
 from app.settings import Settings
 from app.store.db import DatabaseURLError
 from app.sync.engine import SyncReport
+from app.sync.source_run import SourceStats
 
 cli = typer.Typer(
     help="Keep OKR key-result progress in step with Jira, GitHub and analytics.",
@@ -380,10 +381,22 @@ async def print_progress(service: Service, report: SyncReport) -> None:
             )
     out.print(table)
     for name, stats in report.stats.items():
-        out.print(
-            f"  {name}: {stats.requests} requests for {stats.queries} distinct "
-            f"queries ({stats.key_results} key results, {stats.retries} retries)"
-        )
+        out.print(f"  {name}: {_source_summary(stats)}", highlight=False)
+
+
+def _source_summary(stats: SourceStats) -> str:
+    text = (
+        f"{stats.requests} requests for {stats.queries} distinct queries "
+        f"({stats.key_results} key results, {stats.retries} retries"
+    )
+    if stats.not_modified:
+        text += f", {stats.not_modified} answered 304 Not Modified"
+    if stats.wait_seconds:
+        text += f", {stats.wait_seconds:.1f} s waited"
+    text += ")"
+    if stats.deferred_until:
+        text += f"; deferred until {stats.deferred_until:%Y-%m-%d %H:%M} UTC"
+    return text
 
 
 _STATUS_STYLE = {

@@ -93,6 +93,12 @@ class SourceConfig(BaseModel):
     max_attempts: int = Field(
         default=3, ge=1, le=10, description="Tries per request, the first included."
     )
+    requests_per_minute: float | None = Field(
+        default=None,
+        gt=0,
+        description="Most requests started per minute; none means no limit "
+        "beyond `concurrency` and what the upstream answers.",
+    )
 
 
 class NoParams(BaseModel):
@@ -180,6 +186,35 @@ class Reading:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CachedReading:
+    """A reading kept with the ETag of the answer it was computed from."""
+
+    etag: str
+    reading: Reading
+
+
+class ReadingCache:
+    """Readings by request key, for conditional requests (`If-None-Match`).
+
+    The engine fills it from storage before a sync and saves what changed
+    after, so an unchanged upstream answers 304 and costs nothing.
+    """
+
+    def __init__(self, entries: dict[str, CachedReading] | None = None) -> None:
+        self.entries = entries or {}
+        self.changed: set[str] = set()
+
+    def get(self, key: str) -> CachedReading | None:
+        """The kept reading for `key`, if any."""
+        return self.entries.get(key)
+
+    def put(self, key: str, etag: str, reading: Reading) -> None:
+        """Keep `reading`, computed from an answer that carried `etag`."""
+        self.entries[key] = CachedReading(etag, reading)
+        self.changed.add(key)
+
+
 ConfigT = TypeVar("ConfigT", bound=SourceConfig)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -201,6 +236,9 @@ class Connector(abc.ABC, Generic[ConfigT]):
 
     metrics: ClassVar[Mapping[str, Metric]]
     """The metrics offered, by name."""
+
+    cache: ReadingCache | None = None
+    """Set by the engine; connectors that make conditional requests use it."""
 
     def __init__(
         self,
@@ -249,6 +287,16 @@ class Connector(abc.ABC, Generic[ConfigT]):
     def retry_count(self) -> int:
         """Retries made so far. Override to report them."""
         return 0
+
+    @property
+    def not_modified_count(self) -> int:
+        """Answers served from `cache` after a 304. Override to report them."""
+        return 0
+
+    @property
+    def wait_seconds(self) -> float:
+        """Seconds spent waiting between retries. Override to report them."""
+        return 0.0
 
     async def aclose(self) -> None:
         """Release open connections. Override when holding any."""

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -233,11 +234,19 @@ class HttpClient:
         max_attempts: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        requests_per_minute: float | None = None,
     ) -> None:
         self.requests = 0
         self.retries = 0
+        self.not_modified = 0
+        self.waited = 0.0
         self._max_attempts = max_attempts
         self._sleep = sleep
+        self._limiter = (
+            AsyncLimiter(max(1.0, requests_per_minute / 60), 1)
+            if requests_per_minute
+            else None
+        )
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -281,18 +290,43 @@ class HttpClient:
                 return response, parse_json(response)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    async def json_if_changed(
+        self, path: str, etag: str | None, **kwargs: Any
+    ) -> tuple[httpx.Response, Any | None]:
+        """GET with `If-None-Match: etag`; the body is None when not modified.
+
+        A 304 answer costs GitHub's rate limit nothing and carries no body: the
+        caller reuses what it kept from the answer that carried the ETag.
+        """
+        if etag:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "If-None-Match": etag}
+        async for attempt in self._retrying():
+            with attempt:
+                response = await self._send_once("GET", path, **kwargs)
+                if response.status_code == 304:
+                    self.not_modified += 1
+                    return response, None
+                return response, parse_json(response)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
             retry=retry_if_exception(_worth_retrying),
             stop=stop_after_attempt(self._max_attempts)
             | stop_before_delay(MAX_TOTAL_WAIT),
             wait=_wait_seconds,
-            sleep=self._sleep,
+            sleep=self._pause,
             before_sleep=self._before_sleep,
             reraise=True,
         )
 
+    async def _pause(self, seconds: float) -> None:
+        self.waited += seconds
+        await self._sleep(seconds)
+
     async def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._limiter is not None:
+            await self._limiter.acquire()
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -346,6 +380,7 @@ class HttpConnector(Connector[ConfigT]):
             max_attempts=config.max_attempts,
             transport=transport,
             sleep=sleep,
+            requests_per_minute=config.requests_per_minute,
         )
 
     def get_base_url(self) -> str:
@@ -382,6 +417,14 @@ class HttpConnector(Connector[ConfigT]):
     @property
     def retry_count(self) -> int:
         return self.client.retries
+
+    @property
+    def not_modified_count(self) -> int:
+        return self.client.not_modified
+
+    @property
+    def wait_seconds(self) -> float:
+        return self.client.waited
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -25,6 +25,11 @@ class KeyResultPublic(BaseModel):
     unit: str
     weight: float
     direction: str
+    kind: str = Field(
+        description="increase, decrease, stay_above, stay_below or milestone."
+    )
+    threshold: float | None = Field(description="For stay_above and stay_below.")
+    window: str | None = Field(description="Time window of analytics metrics.")
     value: float | None = Field(
         description="Latest good value; kept when a sync fails."
     )
@@ -33,7 +38,12 @@ class KeyResultPublic(BaseModel):
     synced_at: datetime | None = Field(description="When the value was last read.")
     stale: bool = Field(description="True when the last sync of it failed.")
     last_error: str | None
-    error_kind: str | None = Field(description="configuration, transient, ...")
+    error_kind: str | None = Field(
+        description="configuration, transient or rate_limited."
+    )
+    next_try_at: datetime | None = Field(
+        description="When a rate-limited source will be asked again."
+    )
     archived: bool
 
     @classmethod

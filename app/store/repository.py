@@ -14,7 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import progress
 from app.mapping.load import MappingSet
 from app.mapping.models import KeyResult
-from app.store.tables import KeyResultRow, MeasurementRow, ObjectiveRow, SyncRow
+from app.store.tables import (
+    KeyResultRow,
+    MeasurementRow,
+    ObjectiveRow,
+    ReadingCacheRow,
+    SourceStateRow,
+    SyncRow,
+)
+from connectors.base import CachedReading, Evidence, Reading, ReadingCache
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class KeyResultUpdate:
     error: str | None = None
     error_kind: str | None = None
     evidence: dict[str, Any] | None = None
+    next_try_at: datetime | None = None
 
 
 async def save_definitions(
@@ -204,6 +213,7 @@ def _apply_one(
         row.stale = True
         row.last_error = update.error
         row.error_kind = update.error_kind
+        row.next_try_at = update.next_try_at
         row.updated_at = now
         session.add(row)
         return "misconfigured" if update.error_kind == "configuration" else "failed"
@@ -228,6 +238,7 @@ def _apply_one(
     row.stale = False
     row.last_error = None
     row.error_kind = None
+    row.next_try_at = None
     session.add(row)
     return "updated" if changed else "unchanged"
 
@@ -333,3 +344,73 @@ async def create_sync(
 async def get_sync(session: AsyncSession, sync_id: str) -> SyncRow | None:
     """One sync run by id."""
     return await session.get(SyncRow, sync_id)
+
+
+async def deferred_sources(
+    session: AsyncSession, sources: list[str], now: datetime
+) -> dict[str, SourceStateRow]:
+    """Sources (by fingerprint) that must be left alone at `now`."""
+    rows = await session.exec(
+        select(SourceStateRow).where(col(SourceStateRow.source).in_(sources))
+    )
+    return {
+        row.source: row
+        for row in rows
+        if row.deferred_until is not None and row.deferred_until > now
+    }
+
+
+async def set_deferral(
+    session: AsyncSession,
+    source: str,
+    name: str,
+    until: datetime | None,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Leave a source alone until `until`, or (None) clear that."""
+    row = await session.get(SourceStateRow, source)
+    if row is None:
+        if until is None:
+            return
+        row = SourceStateRow(source=source, name=name, updated_at=now)
+    row.sqlmodel_update(
+        {"name": name, "deferred_until": until, "reason": reason, "updated_at": now}
+    )
+    session.add(row)
+
+
+async def load_reading_cache(session: AsyncSession, source: str) -> ReadingCache:
+    """Every kept reading of a source, ready for conditional requests."""
+    rows = await session.exec(
+        select(ReadingCacheRow).where(ReadingCacheRow.source == source)
+    )
+    entries = {
+        row.key: CachedReading(row.etag, _reading(row.reading or {})) for row in rows
+    }
+    return ReadingCache(entries)
+
+
+async def save_reading_cache(
+    session: AsyncSession, source: str, cache: ReadingCache, now: datetime
+) -> None:
+    """Store the readings that changed during a sync."""
+    for key in cache.changed:
+        entry = cache.entries[key]
+        row = await session.get(ReadingCacheRow, (source, key))
+        if row is None:
+            row = ReadingCacheRow(source=source, key=key, etag="", updated_at=now)
+        row.etag = entry.etag
+        row.reading = {
+            "value": entry.reading.value,
+            "evidence": entry.reading.evidence.model_dump(mode="json"),
+            "notes": entry.reading.notes,
+        }
+        row.updated_at = now
+        session.add(row)
+    cache.changed.clear()
+
+
+def _reading(data: dict[str, Any]) -> Reading:
+    evidence = Evidence.model_validate(data.get("evidence") or {"request": ""})
+    return Reading(data.get("value"), evidence, list(data.get("notes") or []))

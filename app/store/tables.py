@@ -93,6 +93,7 @@ class KeyResultRow(SQLModel, table=True):
     stale: bool = False
     last_error: str | None = None
     error_kind: str | None = None
+    next_try_at: datetime | None = _utc()
     evidence: dict[str, Any] | None = _json()
     archived: bool = Field(default=False, index=True)
     updated_at: datetime = _utc(nullable=False)
@@ -126,3 +127,25 @@ class SyncRow(SQLModel, table=True):
     stats: dict[str, Any] | None = _json()
     outcomes: list[dict[str, Any]] | None = _json()
     error: str | None = None
+
+
+# A connector's reading kept with the ETag it came with, for conditional requests.
+class ReadingCacheRow(SQLModel, table=True):
+    __tablename__ = "reading_cache"
+
+    source: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    etag: str
+    reading: dict[str, Any] | None = _json()
+    updated_at: datetime = _utc(nullable=False)
+
+
+# A source the engine must leave alone until a time, e.g. after a long rate limit.
+class SourceStateRow(SQLModel, table=True):
+    __tablename__ = "source_state"
+
+    source: str = Field(primary_key=True)
+    name: str
+    deferred_until: datetime | None = _utc()
+    reason: str | None = None
+    updated_at: datetime = _utc(nullable=False)

@@ -12,9 +12,11 @@ import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import Clock, system_clock
 from app.mapping.load import MappingSet
@@ -22,31 +24,16 @@ from app.store import repository
 from app.store.db import Database
 from app.store.tables import SyncRow
 from app.sync.plan import Query, SourcePlan, plan
-from connectors.base import (
-    Connector,
-    ConnectorError,
-    Reading,
-    Sleep,
+from app.sync.source_run import (
+    Deferred,
+    QueryResult,
+    SourceResult,
+    SourceRun,
+    SourceStats,
 )
+from connectors.base import ConnectorError, Sleep
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class SourceStats:
-    """What one source cost in one sync."""
-
-    type: str
-    key_results: int = 0
-    queries: int = 0
-    requests: int = 0
-    retries: int = 0
-    failed_queries: int = 0
-
-    @property
-    def saved_by_dedupe(self) -> int:
-        """Queries not sent because another key result asked the same."""
-        return self.key_results - self.queries
 
 
 @dataclass
@@ -76,9 +63,6 @@ class SyncReport:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.outcome in ("failed", "misconfigured")]
-
-
-QueryResult = Reading | ConnectorError
 
 
 class SyncEngine:
@@ -128,23 +112,27 @@ class SyncEngine:
     async def _run(
         self, mappings: MappingSet, sync_id: str, only: Collection[str] | None
     ) -> SyncReport:
+        now = self.clock()
         selected = [
             kr
             for kr_id, kr in mappings.key_results.items()
             if only is None or kr_id in only
         ]
-        plans = plan(selected, self.clock())
-        results = await asyncio.gather(*(self._fetch_source(p) for p in plans))
+        plans = plan(selected, now)
+        runs = await self._prepare(plans, now)
+        results = await asyncio.gather(*(run.fetch_all() for run in runs))
 
         updates: list[repository.KeyResultUpdate] = []
         stats: dict[str, SourceStats] = {}
-        for source_plan, (source_stats, answers) in zip(plans, results, strict=True):
-            stats[source_plan.source.name] = source_stats
-            for query in source_plan.queries.values():
-                updates += _updates_for(query, answers[query.key])
+        for result, run in zip(results, runs, strict=True):
+            stats[run.plan.source.name] = result.stats
+            for query in run.plan.queries.values():
+                updates += _updates_for(query, result.answers[query.key])
 
         now = self.clock()
         async with self.database.session() as session:
+            for result, run in zip(results, runs, strict=True):
+                await _save_source(session, run, result, now)
             outcomes = await repository.apply_updates(
                 session, updates, sync_id=sync_id, now=now
             )
@@ -161,49 +149,24 @@ class SyncEngine:
         )
         return report
 
-    async def _fetch_source(
-        self, source_plan: SourcePlan
-    ) -> tuple[SourceStats, dict[Any, QueryResult]]:
-        source = source_plan.source
-        stats = SourceStats(
-            type=source.config.type,
-            key_results=source_plan.key_result_count,
-            queries=len(source_plan.queries),
-        )
-        limit = asyncio.Semaphore(source.config.concurrency)
-        connector = source.connector(
-            source.name, source.config, transport=self.transport, sleep=self.sleep
-        )
-        async with connector:
-            answers = await asyncio.gather(
-                *(
-                    self._fetch_query(connector, query, limit)
-                    for query in source_plan.queries.values()
-                )
-            )
-            stats.requests = connector.request_count
-            stats.retries = connector.retry_count
-        stats.failed_queries = sum(isinstance(a, ConnectorError) for a in answers)
-        keys = list(source_plan.queries)
-        return stats, dict(zip(keys, answers, strict=True))
-
-    async def _fetch_query(
-        self,
-        connector: Connector[Any],
-        query: Query,
-        limit: asyncio.Semaphore,
-    ) -> QueryResult:
-        async with limit:
-            try:
-                return await connector.fetch(query.request)
-            except ConnectorError as exc:
-                logger.warning(
-                    "Query to %s failed (%s): %s", connector.name, exc.kind, exc
-                )
-                return exc
-            except Exception as exc:
-                logger.exception("Connector %s raised unexpectedly", connector.name)
-                return ConnectorError(f"internal error in the connector: {exc!r}")
+    async def _prepare(self, plans: list[SourcePlan], now: datetime) -> list[SourceRun]:
+        """A run per source, with its kept readings and any deferral."""
+        fingerprints = [p.source.fingerprint for p in plans]
+        async with self.database.session() as session:
+            deferred = await repository.deferred_sources(session, fingerprints, now)
+            caches = [
+                await repository.load_reading_cache(session, fingerprint)
+                for fingerprint in fingerprints
+            ]
+        runs = []
+        for source_plan, cache in zip(plans, caches, strict=True):
+            state = deferred.get(source_plan.source.fingerprint)
+            pause = None
+            if state is not None and state.deferred_until is not None:
+                pause = Deferred(state.reason or "rate limited", state.deferred_until)
+            run = SourceRun(source_plan, now, cache, self.transport, self.sleep, pause)
+            runs.append(run)
+        return runs
 
     async def _set_state(
         self,
@@ -229,12 +192,14 @@ class SyncEngine:
 
 def _updates_for(query: Query, answer: QueryResult) -> list[repository.KeyResultUpdate]:
     if isinstance(answer, ConnectorError):
+        next_try = answer.until if isinstance(answer, Deferred) else None
         return [
             repository.KeyResultUpdate(
                 key_result_id=kr.spec.id,
                 ok=False,
                 error=answer.message,
                 error_kind=answer.kind,
+                next_try_at=next_try,
             )
             for kr in query.key_results
         ]
@@ -275,7 +240,20 @@ def _report(
     return SyncReport(sync_id=sync_id, state=state, outcomes=rows, stats=stats)
 
 
-async def _finish(session: Any, report: SyncReport, now: Any) -> None:
+async def _save_source(
+    session: AsyncSession, run: SourceRun, result: SourceResult, now: datetime
+) -> None:
+    source = run.plan.source
+    await repository.save_reading_cache(session, source.fingerprint, result.cache, now)
+    if result.cleared or result.deferred is not None:
+        until = result.deferred.until if result.deferred else None
+        reason = result.deferred.message if result.deferred else None
+        await repository.set_deferral(
+            session, source.fingerprint, source.name, until, reason, now
+        )
+
+
+async def _finish(session: AsyncSession, report: SyncReport, now: datetime) -> None:
     row = await session.get(SyncRow, report.sync_id)
     if row is None:
         return
@@ -283,8 +261,17 @@ async def _finish(session: Any, report: SyncReport, now: Any) -> None:
     row.finished_at = now
     row.requests = report.requests
     row.stats = {
-        name: {**asdict(stats), "saved_by_dedupe": stats.saved_by_dedupe}
+        name: {
+            **asdict(stats),
+            "deferred_until": _iso(stats.deferred_until),
+            "saved_by_dedupe": stats.saved_by_dedupe,
+            "counted_requests": stats.counted_requests,
+        }
         for name, stats in report.stats.items()
     }
     row.outcomes = [asdict(outcome) for outcome in report.outcomes]
     session.add(row)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from app.mapping import MappingError, MappingSet
+from app.mapping import MappingError, MappingSet, load_mapping_set
 from app.service import Service
 from app.store import repository
-from connectors.base import ConfigurationError, TransientError
+from connectors.base import ConfigurationError, RateLimitedError, TransientError
 
 THREE = """\
       - {id: a, title: A, source: fake, metric: count, query: q1, target: 100}
@@ -206,3 +207,81 @@ class TestWindows:
 
         with pytest.raises(MappingError, match="not measured over a time window"):
             fake_mapping(krs)
+
+
+TWO_SOURCES = """\
+version: 1
+sources:
+  slow:
+    type: fake
+    concurrency: 1
+  other:
+    type: fake
+    timeout: 10
+objectives:
+  - id: obj
+    title: Objective
+    period: 2026-Q4
+    key_results:
+      - {id: s1, title: S1, source: slow, metric: count, query: limited, target: 9}
+      - {id: s2, title: S2, source: slow, metric: count, query: never-sent, target: 9}
+      - {id: o1, title: O1, source: other, metric: count, query: fine, target: 9}
+"""
+
+
+class TestRateLimitDeferral:
+    async def test_a_source_throttled_for_an_hour_is_deferred_and_others_go_on(
+        self,
+        service: Service,
+        fake_connector: type[Any],
+        clock: Any,
+        write_mapping: Callable[..., Any],
+    ) -> None:
+        fake_connector.answers = {
+            "limited": RateLimitedError("HTTP 429", retry_after=3600),
+            "never-sent": 1.0,
+            "fine": 3.0,
+        }
+        await service.use_mappings(
+            load_mapping_set([write_mapping(TWO_SOURCES)], env={})
+        )
+
+        report = await service.sync()
+
+        assert "never-sent" not in fake_connector.calls
+        assert (await kr(service, "o1")).value == 3.0
+        expected_retry = clock() + timedelta(hours=1)
+        for kr_id in ("s1", "s2"):
+            row = await kr(service, kr_id)
+            assert (row.stale, row.error_kind) == (True, "rate_limited")
+            assert row.next_try_at == expected_retry
+            assert "next try at" in (row.last_error or "")
+        assert report.stats["slow"].deferred_until == expected_retry
+
+        fake_connector.calls.clear()
+        clock.now += timedelta(minutes=30)
+        await service.sync()
+        assert fake_connector.calls == ["fine"]
+
+        fake_connector.answers["limited"] = 5.0
+        clock.now += timedelta(minutes=31)
+        await service.sync()
+        row = await kr(service, "s1")
+        assert (row.value, row.stale, row.next_try_at) == (5.0, False, None)
+
+    async def test_a_short_rate_limit_does_not_defer_the_source(
+        self,
+        service: Service,
+        fake_connector: type[Any],
+        fake_mapping: Callable[[str], MappingSet],
+    ) -> None:
+        fake_connector.answers = {
+            "q1": RateLimitedError("HTTP 429", retry_after=30),
+            "q2": 1.0,
+        }
+        await service.use_mappings(fake_mapping(THREE))
+
+        await service.sync()
+
+        row = await kr(service, "a")
+        assert (row.stale, row.next_try_at) == (True, None)
