@@ -13,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from connectors.base import (
     EVIDENCE_ITEM_CAP,
     ConfigurationError,
-    Connector,
     Evidence,
     FetchRequest,
     Metric,
@@ -21,7 +20,7 @@ from connectors.base import (
     Sleep,
     metric_table,
 )
-from connectors.http import HttpClient
+from connectors.http import HttpConnector
 from connectors.jira.config import FieldSumParams, JiraConfig
 from connectors.jira.model import (
     DONE,
@@ -42,7 +41,7 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[str, BaseModel, Tally], Awaitable[Reading]]
 
 
-class JiraConnector(Connector[JiraConfig]):
+class JiraConnector(HttpConnector[JiraConfig]):
     """Reads Jira Cloud or Jira Data Center / Server through JQL searches.
 
     Done-ness comes only from a status's category key (`done`), never from its
@@ -84,16 +83,6 @@ class JiraConnector(Connector[JiraConfig]):
             sleep: What to await between retries.
         """
         super().__init__(name, config, transport=transport, sleep=sleep)
-        headers, auth = _credentials(config)
-        self.client = HttpClient(
-            base_url=config.url,
-            headers=headers,
-            auth=auth,
-            timeout=config.timeout,
-            max_attempts=config.max_attempts,
-            transport=self.transport,
-            sleep=self.sleep,
-        )
         search_class = CloudSearch if config.deployment == "cloud" else DataCenterSearch
         self.search: Search = search_class(
             self.client, page_size=config.page_size, max_pages=config.max_pages
@@ -101,6 +90,22 @@ class JiraConnector(Connector[JiraConfig]):
         self._statuses: dict[str, str] | None = None
         self._fields: list[JiraField] | None = None
         self._lookup_lock = asyncio.Lock()
+
+    def get_headers(self) -> dict[str, str]:
+        """JSON, plus a Bearer token for Data Center personal access tokens."""
+        headers = super().get_headers()
+        token = self.config.token
+        if token is not None and not self.config.email:
+            # Cloud never gets here: its config requires an e-mail with a token.
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        return headers
+
+    def get_auth(self) -> tuple[str, str] | None:
+        """Basic auth with the e-mail (Cloud) or username (Data Center)."""
+        token = self.config.token
+        if token is None or not self.config.email:
+            return None
+        return (self.config.email, token.get_secret_value())
 
     async def fetch(self, request: FetchRequest) -> Reading:
         """Answer one JQL question.
@@ -134,20 +139,6 @@ class JiraConnector(Connector[JiraConfig]):
                 f"Jira metric {request.metric!r} needs a query; write it in JQL."
             )
         return await handler(jql, request.params, Tally())
-
-    @property
-    def request_count(self) -> int:
-        """HTTP requests sent so far, retries included."""
-        return self.client.requests
-
-    @property
-    def retry_count(self) -> int:
-        """Retries made so far."""
-        return self.client.retries
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self.client.aclose()
 
     async def _issue_count(self, jql: str, params: BaseModel, tally: Tally) -> Reading:
         count = await self.search.count(jql, tally)
@@ -265,22 +256,6 @@ class JiraConnector(Connector[JiraConfig]):
             items=keys[:EVIDENCE_ITEM_CAP],
             items_total=len(keys),
         )
-
-
-def _credentials(
-    config: JiraConfig,
-) -> tuple[dict[str, str], tuple[str, str] | None]:
-    """Headers and basic-auth pair for the configured credentials."""
-    headers = {"Accept": "application/json"}
-    if config.token is None:
-        return headers, None
-    token = config.token.get_secret_value()
-    if config.email:
-        return headers, (config.email, token)
-    # Data Center personal access tokens go as Bearer; Cloud never gets here
-    # because the config requires an e-mail with a Cloud token.
-    headers["Authorization"] = f"Bearer {token}"
-    return headers, None
 
 
 def _field_sum_params(params: BaseModel) -> FieldSumParams:
