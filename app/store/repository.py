@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -112,10 +112,44 @@ async def save_definitions(
     await refresh_scores(session, mappings, now)
 
 
+@dataclass(frozen=True)
+class ScoreChange:
+    """A key result's or objective's progress or status moved.
+
+    `before` and `after` hold `progress` and `status` (and `value` for a key
+    result); `before` is None the first time something is scored.
+    """
+
+    subject: Literal["key_result", "objective"]
+    id: str
+    objective_id: str
+    team: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+    @property
+    def progress_changed(self) -> bool:
+        return self.before is None or self.before["progress"] != self.after["progress"]
+
+    @property
+    def status_changed(self) -> bool:
+        return self.before is None or self.before["status"] != self.after["status"]
+
+
 async def refresh_scores(
-    session: AsyncSession, mappings: MappingSet, now: datetime
-) -> None:
-    """Recompute progress and status of every active key result and objective."""
+    session: AsyncSession,
+    mappings: MappingSet,
+    now: datetime,
+    previous_values: dict[str, float | None] | None = None,
+) -> list[ScoreChange]:
+    """Recompute progress and status of every active key result and objective.
+
+    Returns what moved, so callers can tell subscribers in the same
+    transaction. `previous_values` are key results' values before this
+    transaction changed them (as `apply_updates` returns them).
+    """
+    previous = previous_values or {}
+    changes: list[ScoreChange] = []
     rows = await session.exec(
         select(KeyResultRow).where(col(KeyResultRow.archived).is_(False))
     )
@@ -149,14 +183,50 @@ async def refresh_scores(
                 on_track=thresholds.on_track,
                 at_risk=thresholds.at_risk,
             )
+            before = _score(kr, previous)
             _set(kr, now, progress=kr_progress, status=kr_status.value)
             session.add(kr)
+            changes += _change("key_result", kr, objective, before, _score(kr))
         rolled = progress.weighted_progress((kr.progress, kr.weight) for kr in krs)
         status = progress.status_of(
             rolled, expected, on_track=thresholds.on_track, at_risk=thresholds.at_risk
         )
+        before = _score(objective)
         _set(objective, now, progress=rolled, expected=expected, status=status.value)
         session.add(objective)
+        changes += _change("objective", objective, objective, before, _score(objective))
+    return changes
+
+
+def _score(
+    row: ObjectiveRow | KeyResultRow, previous: dict[str, float | None] | None = None
+) -> dict[str, Any]:
+    score: dict[str, Any] = {"progress": row.progress, "status": row.status}
+    if isinstance(row, KeyResultRow):
+        score["value"] = (previous or {}).get(row.id, row.value)
+    return score
+
+
+def _change(
+    subject: Literal["key_result", "objective"],
+    row: ObjectiveRow | KeyResultRow,
+    objective: ObjectiveRow,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> list[ScoreChange]:
+    if before == after:
+        return []
+    first = before["status"] == "no_data" and before["progress"] is None
+    return [
+        ScoreChange(
+            subject,
+            row.id,
+            objective.id,
+            objective.team,
+            None if first else before,
+            after,
+        )
+    ]
 
 
 def start_and_target(spec: KeyResult) -> tuple[float, float]:
@@ -180,11 +250,14 @@ async def apply_updates(
     *,
     sync_id: str,
     now: datetime,
-) -> dict[str, str]:
-    """Store what a sync learned; return each key result's outcome name.
+) -> tuple[dict[str, str], dict[str, float | None]]:
+    """Store what a sync learned.
 
     A failure keeps the last good value and marks it stale; a new value is
     recorded in history only when it differs from the last one.
+
+    Returns:
+        Each key result's outcome name, and the values they had before.
     """
     ids = [update.key_result_id for update in updates]
     rows = {
@@ -194,12 +267,14 @@ async def apply_updates(
         )
     }
     outcomes: dict[str, str] = {}
+    previous: dict[str, float | None] = {}
     for update in updates:
         row = rows.get(update.key_result_id)
         if row is None:
             continue
+        previous[row.id] = row.value
         outcomes[row.id] = _apply_one(session, row, update, sync_id, now)
-    return outcomes
+    return outcomes, previous
 
 
 def _apply_one(

@@ -133,10 +133,10 @@ class SyncEngine:
         async with self.database.session() as session:
             for result, run in zip(results, runs, strict=True):
                 await _save_source(session, run, result, now)
-            outcomes = await repository.apply_updates(
+            outcomes, previous = await repository.apply_updates(
                 session, updates, sync_id=sync_id, now=now
             )
-            await repository.refresh_scores(session, mappings, now)
+            await repository.refresh_scores(session, mappings, now, previous)
             report = _report(sync_id, selected, updates, outcomes, stats)
             await _finish(session, report, now)
             await session.commit()

@@ -285,3 +285,39 @@ class TestRateLimitDeferral:
 
         row = await kr(service, "a")
         assert (row.stale, row.next_try_at) == (True, None)
+
+
+class TestScoreChanges:
+    async def test_refresh_reports_what_moved_and_nothing_else(
+        self,
+        service: Service,
+        fake_connector: type[Any],
+        fake_mapping: Callable[[str], MappingSet],
+        clock: Any,
+    ) -> None:
+        fake_connector.answers = {"q1": 10.0, "q2": 4.0}
+        mappings = fake_mapping(THREE)
+        await service.use_mappings(mappings)
+        await service.sync()
+        fake_connector.answers["q2"] = 6.0
+        await service.sync()
+
+        async with service.database.session() as session:
+            _, previous = await repository.apply_updates(
+                session,
+                [repository.KeyResultUpdate("c", ok=True, value=8.0)],
+                sync_id="manual",
+                now=clock(),
+            )
+            changes = await repository.refresh_scores(
+                session, mappings, clock(), previous
+            )
+            again = await repository.refresh_scores(session, mappings, clock())
+
+        moved = {(c.subject, c.id): c for c in changes}
+        assert set(moved) == {("key_result", "c"), ("objective", "obj")}
+        kr_change = moved[("key_result", "c")]
+        assert kr_change.before == {"progress": 0.6, "status": "on_track", "value": 6.0}
+        assert kr_change.after["value"] == 8.0
+        assert kr_change.progress_changed
+        assert again == []
