@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 EVIDENCE_ITEM_CAP = 200
 """How many item keys a reading keeps as evidence; the rest are counted only."""
@@ -92,6 +92,11 @@ class SourceConfig(BaseModel):
     )
     max_attempts: int = Field(
         default=3, ge=1, le=10, description="Tries per request, the first included."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret that signs webhooks this source sends to "
+        "okrsync (GitHub and Jira), checked on every delivery.",
     )
     requests_per_minute: float | None = Field(
         default=None,
