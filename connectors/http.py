@@ -98,7 +98,7 @@ def upstream_message(response: httpx.Response) -> str:
         return text[:200] if text and not text.startswith("<") else ""
     parts: list[str] = []
     if isinstance(body, dict):
-        for key in ("errorMessages", "message", "error", "errors"):
+        for key in ("errorMessages", "message", "error", "errors", "detail"):
             value = body.get(key)
             if isinstance(value, str):
                 parts.append(value)
