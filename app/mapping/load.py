@@ -53,6 +53,9 @@ class LoadedKeyResult:
     file: str
     source: Source | None
     params: BaseModel | None
+    written: dict[str, Any] = field(default_factory=dict)
+    """`query` and `params` as written, before `${...}` was substituted: what
+    may be stored and shown, since substituted values can be secrets."""
 
 
 @dataclass
@@ -242,7 +245,19 @@ class _FileLoader:
         except ValidationError as exc:
             self._add_validation_errors(exc, (*where, "params"))
             return None
-        return LoadedKeyResult(spec, objective, mapping, self.file, source, params)
+        written = self._written(where)
+        return LoadedKeyResult(
+            spec, objective, mapping, self.file, source, params, written
+        )
+
+    def _written(self, where: YamlPath) -> dict[str, Any]:
+        node: Any = self.document.data
+        for part in where:
+            node = node[part]
+        return {
+            "query": _plain(node.get("query")),
+            "params": _plain(node.get("params")) or {},
+        }
 
     def _substitute(self, value: Any, path: YamlPath) -> Any:
         if isinstance(value, dict):
@@ -331,6 +346,15 @@ def _merge(result: MappingSet, loaded: MappingSet, file: str) -> list[MappingPro
         result.key_results[kr_id] = kr
     result.files.append(file)
     return problems
+
+
+def _plain(value: Any) -> Any:
+    """YAML data as plain JSON-ready values (scalars stay text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return None if value is None else str(value)
 
 
 def _fingerprint(config: SourceConfig) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from app.api import create_app
 from app.api.problems import MEDIA_TYPE
-from app.mapping import MappingSet
+from app.mapping import MappingSet, load_mapping_set
 from app.service import Service
 
 KRS = """\
@@ -195,3 +196,38 @@ class TestEvidence:
 
     async def test_unknown_key_result(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.get("/api/v1/key-results/nope/evidence"), 404)
+
+
+async def test_substituted_values_are_never_stored_or_served(
+    service: Service,
+    fake_connector: type[Any],
+    write_mapping: Callable[..., Path],
+) -> None:
+    text = """\
+version: 1
+sources:
+  fake:
+    type: fake
+objectives:
+  - id: obj
+    title: Objective
+    period: 2026-Q4
+    key_results:
+      - id: a
+        title: A
+        source: fake
+        metric: count
+        query: q ${QUERY_SECRET}
+        target: 100
+"""
+    env = {"QUERY_SECRET": "s3cr3t-in-query"}
+    fake_connector.answers = {"q s3cr3t-in-query": 1.0}
+    await service.use_mappings(load_mapping_set([write_mapping(text)], env=env))
+    await service.sync()
+    transport = httpx.ASGITransport(app=create_app(service, manage=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        body = (await c.get("/api/v1/key-results/a")).text
+
+    assert fake_connector.calls == ["q s3cr3t-in-query"]
+    assert "s3cr3t" not in body
+    assert "q ${QUERY_SECRET}" in body
