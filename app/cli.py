@@ -22,7 +22,7 @@ from app.api import create_app
 from app.mapping import MappingError, MappingSet, load_mapping_set
 from app.service import Service
 from app.settings import Settings
-from app.store.db import DatabaseURLError
+from app.store.db import Database, DatabaseURLError, SchemaOutOfDateError
 from app.sync.engine import SyncReport
 from app.sync.source_run import SourceStats
 
@@ -80,7 +80,7 @@ def _configure_logging(level_name: str) -> None:
     )
     # One line per upstream request is debugging detail, not news.
     quiet = logging.WARNING if level > logging.DEBUG else logging.DEBUG
-    for name in ("httpx", "httpcore"):
+    for name in ("httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(quiet)
 
 
@@ -135,7 +135,7 @@ def sync(mappings: MappingsOption = None, database_url: DatabaseOption = None) -
 async def _sync_once(settings: Settings, mappings: MappingSet) -> SyncReport:
     service = Service(settings)
     try:
-        await service.database.create_schema()
+        await service.database.prepare()
         await service.use_mappings(mappings)
         report = await service.sync(trigger="cli")
         await print_progress(service, report)
@@ -158,6 +158,29 @@ def serve(
     _load_or_exit(settings.mappings)
     app = create_app(Service(settings))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+db_cli = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    database_url: DatabaseOption = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply schema migrations (back up the database first)."""
+    settings = _settings(database_url=database_url)
+    _run(_upgrade(settings.database_url, revision))
+    out.print(f"Database schema is at {revision}.")
+
+
+async def _upgrade(url: str, revision: str) -> None:
+    database = Database(url)
+    try:
+        await database.upgrade(revision)
+    finally:
+        await database.dispose()
 
 
 @cli.command()
@@ -188,7 +211,7 @@ async def _demo(
 ) -> None:
     service = Service(settings)
     try:
-        await service.database.create_schema()
+        await service.database.prepare()
         await service.use_mappings(mappings)
         report = await service.sync(trigger="demo")
         await print_progress(service, report)
@@ -443,6 +466,9 @@ def _run(coroutine: Any) -> Any:
         return asyncio.run(coroutine)
     except DatabaseURLError as exc:
         err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from None
+    except SchemaOutOfDateError as exc:
+        err.print(f"Cannot start: {exc}.", style="red", markup=False)
         raise typer.Exit(2) from None
     except OperationalError as exc:
         err.print(

@@ -49,7 +49,7 @@ class Service:
         """Create the schema and load the mappings (MappingError if invalid)."""
         paths = self.settings.mappings if mapping_paths is None else mapping_paths
         mappings = load_mapping_set(paths) if paths else MappingSet()
-        await self.database.create_schema()
+        await self.database.prepare()
         await self.use_mappings(mappings)
 
     async def use_mappings(self, mappings: MappingSet) -> None:

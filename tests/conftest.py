@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import psycopg
 import pytest
+from sqlmodel import SQLModel
 
 from app.clock import FrozenClock
 from app.mapping import MappingSet, load_mapping_set
 from app.service import Service
 from app.settings import Settings
+from app.store.db import Database
 from connectors import registry
 from connectors.base import (
     Connector,
@@ -23,6 +28,8 @@ from connectors.base import (
     SourceConfig,
     metric_table,
 )
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 """A fixed 'now' inside 2026-Q4 (about half of the quarter has passed)."""
@@ -45,18 +52,56 @@ def write_mapping(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session.
+
+    Uses OKRSYNC_TEST_POSTGRES_URL as it is when set (CI creates and drops
+    that database); otherwise creates one on the local server and drops it
+    afterwards. Skips when no server answers.
+    """
+    given = os.environ.get("OKRSYNC_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    try:
+        admin = psycopg.connect(LOCAL_POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {LOCAL_POSTGRES}: {exc}")
+    name = f"okrsync_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield LOCAL_POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+async def _fresh_schema(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+
+
 @pytest.fixture
-async def service(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Service]:
-    """A service on a fresh SQLite file, schema created, no mappings."""
+async def service(database_url: str, clock: FrozenClock) -> AsyncIterator[Service]:
+    """A service on an empty database (SQLite, then PostgreSQL), no mappings."""
 
     async def no_sleep(_seconds: float) -> None:
         return None
 
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'test.db'}", mappings=[], sync_interval=0
-    )
+    settings = Settings(database_url=database_url, mappings=[], sync_interval=0)
     service = Service(settings, clock=clock, sleep=no_sleep)
-    await service.database.create_schema()
+    await _fresh_schema(service.database)
     yield service
     await service.close()
 

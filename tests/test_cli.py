@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.store.db import Database
 from connectors.base import ConfigurationError
 
 runner = CliRunner()
@@ -106,3 +108,50 @@ class TestSync:
 
         assert result.exit_code == 2
         assert "is not a database URL" in result.output
+
+
+class TestDatabase:
+    def test_sync_creates_the_schema_of_an_empty_database(
+        self, fake_connector: type[Any], write_mapping: Callable[..., Path]
+    ) -> None:
+        fake_connector.answers = {"q1": 40.0, "q2": 5.0}
+
+        result = runner.invoke(
+            cli, ["sync", "--mappings", str(write_mapping(FAKE_FILE))]
+        )
+
+        assert result.exit_code == 0, result.output
+
+    def test_a_schema_behind_the_code_is_refused_with_what_to_run(
+        self, tmp_path: Path, write_mapping: Callable[..., Path], fake_connector: Any
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+
+        async def old_schema() -> None:
+            database = Database(url)
+            await database.create_schema()
+            await database.dispose()
+
+        asyncio.run(old_schema())
+
+        result = runner.invoke(
+            cli,
+            [
+                "sync",
+                "--mappings",
+                str(write_mapping(FAKE_FILE)),
+                "--database-url",
+                url,
+            ],
+        )
+
+        assert result.exit_code == 2
+        assert "okrsync db upgrade" in result.output
+
+    def test_db_upgrade_brings_an_empty_database_to_head(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+
+        result = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
+
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "new.db").exists()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.store import tables  # noqa: F401  (registers the tables)
+
+def register_tables() -> None:
+    """Import every table module so that SQLModel.metadata knows them all."""
+    import app.store.tables  # noqa: F401
+
+
+register_tables()
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -72,6 +79,41 @@ async def create_schema(engine: AsyncEngine) -> None:
         await connection.run_sync(SQLModel.metadata.create_all)
 
 
+class SchemaOutOfDateError(RuntimeError):
+    """The database schema is older (or newer) than this okrsync expects."""
+
+
+def alembic_config(url: str) -> Any:
+    """Alembic's configuration for this package's migrations and `url`."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "app.store:migrations")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration this okrsync ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> tuple[str | None, bool]:
+    """The database's migration revision, and whether it has any okrsync table."""
+
+    def read(connection: Any) -> tuple[str | None, bool]:
+        from alembic.runtime.migration import MigrationContext
+
+        names = set(inspect(connection).get_table_names())
+        revision = MigrationContext.configure(connection).get_current_revision()
+        return revision, bool(names & set(SQLModel.metadata.tables))
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
 class Database:
     """The engine and session factory for one database URL."""
 
@@ -81,8 +123,34 @@ class Database:
         self.session = session_factory(self.engine)
 
     async def create_schema(self) -> None:
-        """Create missing tables."""
+        """Create missing tables straight from the models (tests only)."""
         await create_schema(self.engine)
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to `revision`."""
+        from alembic import command
+
+        config = alembic_config(self.url)
+        await asyncio.to_thread(command.upgrade, config, revision)
+
+    async def prepare(self) -> None:
+        """Make an empty database current; refuse one whose schema is behind.
+
+        Raises:
+            SchemaOutOfDateError: The schema is not at this okrsync's revision.
+        """
+        revision, has_tables = await current_revision(self.engine)
+        head = head_revision()
+        if revision == head:
+            return
+        if revision is None and not has_tables:
+            await self.upgrade()
+            return
+        raise SchemaOutOfDateError(
+            f"the database schema is at revision {revision or 'none'} but this "
+            f"okrsync needs {head}; back up the database, then run "
+            "`okrsync db upgrade`"
+        )
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
