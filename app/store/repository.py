@@ -56,8 +56,10 @@ async def save_definitions(
             period_end=objective.period.end,
             updated_at=now,
         )
-        row.sqlmodel_update(
-            {
+        _set(
+            row,
+            now,
+            **{
                 "title": objective.title,
                 "team": objective.team,
                 "owner": objective.owner,
@@ -69,7 +71,7 @@ async def save_definitions(
                 "mapping_file": file,
                 "position": position,
                 "archived": False,
-            }
+            },
         )
         session.add(row)
     for position, (kr_id, loaded) in enumerate(mappings.key_results.items()):
@@ -83,8 +85,10 @@ async def save_definitions(
             target=target,
             updated_at=now,
         )
-        kr_row.sqlmodel_update(
-            {
+        _set(
+            kr_row,
+            now,
+            **{
                 "objective_id": loaded.objective.id,
                 "position": position,
                 "title": spec.title,
@@ -102,11 +106,15 @@ async def save_definitions(
                 "threshold": spec.threshold,
                 "window": spec.window,
                 "archived": False,
-            }
+            },
         )
         session.add(kr_row)
-    for leftover in [*objectives.values(), *key_results.values()]:
-        leftover.archived = True
+    leftovers: list[ObjectiveRow | KeyResultRow] = [
+        *objectives.values(),
+        *key_results.values(),
+    ]
+    for leftover in leftovers:
+        _set(leftover, now, archived=True)
         session.add(leftover)
     await session.flush()
     await refresh_scores(session, mappings, now)
@@ -305,8 +313,8 @@ def _apply_one(
                 evidence=update.evidence,
             )
         )
-    if changed or row.stale or row.last_error:
-        row.updated_at = now
+    # Every successful read moves synced_at, which readers see: touch the row.
+    row.updated_at = now
     row.value = update.value
     row.evidence = update.evidence
     row.synced_at = now
