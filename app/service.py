@@ -9,20 +9,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from app.clock import Clock, system_clock
+from app.events.sender import Sender
 from app.mapping import MappingSet, load_mapping_set
 from app.settings import Settings
-from app.store import repository
+from app.store import repository, webhook_repository
 from app.store.db import Database
+from app.store.tables import MeasurementRow
 from app.sync.engine import SyncEngine, SyncReport
+from app.webhooks.debounce import Debouncer, ResyncBatch
 from connectors.base import Sleep
 
 logger = logging.getLogger(__name__)
+
+
+class CheckInRefusedError(Exception):
+    """A check-in for a key result that does not take them."""
 
 
 class Service:
@@ -44,6 +52,12 @@ class Service:
         )
         self.mappings = MappingSet()
         self._tasks: set[asyncio.Task[object]] = set()
+        # Webhooks: re-syncs that incoming deliveries ask for, gathered into
+        # one per window, and the sender of outgoing deliveries.
+        self.resyncs = Debouncer(
+            settings.webhook_debounce_seconds, self._resync, self._background
+        )
+        self.sender = Sender(self.database, settings, clock=clock, transport=transport)
 
     async def start(self, mapping_paths: Sequence[Path] | None = None) -> None:
         """Create the schema and load the mappings (MappingError if invalid)."""
@@ -63,7 +77,9 @@ class Service:
         self, *, trigger: str = "manual", sync_id: str | None = None
     ) -> SyncReport:
         """Sync every key result now and wait for the result."""
-        return await self.engine.run(self.mappings, sync_id=sync_id, trigger=trigger)
+        report = await self.engine.run(self.mappings, sync_id=sync_id, trigger=trigger)
+        self.sender.wake()
+        return report
 
     async def start_sync(self, trigger: str = "api") -> str:
         """Queue a sync in the background and return its id at once."""
@@ -82,14 +98,98 @@ class Service:
             await asyncio.sleep(interval)
 
     def start_schedule(self) -> None:
-        """Run `run_schedule` in the background when an interval is set."""
+        """Run `run_schedule` in the background when an interval is set, and
+        the webhook sender always."""
         if self.settings.sync_interval > 0:
             self._spawn(self.run_schedule())
+        self._spawn(self.sender.run_forever())
+
+    def request_resync(
+        self, key_result_ids: Collection[str], deliveries: Collection[int] = ()
+    ) -> None:
+        """Re-sync key results soon, together with others asked for meanwhile.
+
+        The first request opens a window of `webhook_debounce_seconds`; the
+        union of what is asked for within it is synced once, and the stored
+        incoming deliveries are then marked handled or failed.
+
+        Args:
+            key_result_ids: Key results an incoming webhook can affect.
+            deliveries: Ids of the stored incoming deliveries asking.
+        """
+        self.resyncs.add(key_result_ids, deliveries)
+
+    async def _resync(self, batch: ResyncBatch) -> None:
+        state, sync_id, error = "handled", None, None
+        if batch.key_results:
+            try:
+                report = await self.engine.run(
+                    self.mappings, only=batch.key_results, trigger="webhook"
+                )
+            except Exception as exc:
+                state, error = "failed", str(exc) or type(exc).__name__
+            else:
+                sync_id = report.sync_id
+                if report.state == "failed":
+                    errors = {outcome.error or outcome.outcome for outcome in report.failed}
+                    state, error = "failed", "; ".join(sorted(errors))[:500]
+            self.sender.wake()
+        async with self.database.session() as session:
+            await webhook_repository.finish_incoming(
+                session,
+                batch.deliveries,
+                state=state,
+                now=self.clock(),
+                sync_id=sync_id,
+                error=error,
+            )
+            await session.commit()
+
+    def _background(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _spawn(self, coroutine: object) -> None:
         task: asyncio.Task[object] = asyncio.create_task(coroutine)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def check_in(
+        self,
+        kr_id: str,
+        value: float,
+        *,
+        note: str | None = None,
+        confidence: float | None = None,
+    ) -> MeasurementRow:
+        """Record a value by hand for a key result without a source.
+
+        Raises:
+            LookupError: No key result has this id.
+            CheckInRefusedError: It is fed by a source, or archived.
+        """
+        now = self.clock()
+        async with self.database.session() as session:
+            row = await repository.get_key_result(session, kr_id)
+            if row is None:
+                raise LookupError(kr_id)
+            if row.source is not None:
+                raise CheckInRefusedError(
+                    f"key result {kr_id!r} is fed by source {row.source!r}; its "
+                    "values come from syncs, not check-ins"
+                )
+            if row.archived:
+                raise CheckInRefusedError(f"key result {kr_id!r} is archived")
+            measurement, previous = await repository.check_in(
+                session, row, value, note=note, confidence=confidence, now=now
+            )
+            await repository.refresh_scores(
+                session, self.mappings, now, {kr_id: previous}
+            )
+            await session.commit()
+        return measurement
 
     async def close(self) -> None:
         """Stop background work and close the database."""
@@ -98,4 +198,5 @@ class Service:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.sender.aclose()
         await self.database.dispose()

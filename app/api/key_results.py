@@ -1,44 +1,60 @@
-"""Key results: latest state and history."""
+"""Key results: latest state, history, evidence and check-ins."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import SessionDep
+from app.api import caching, problems
+from app.api.deps import ServiceDep, SessionDep
 from app.api.problems import NotFound, Problem
 from app.api.schemas import (
+    CheckIn,
     EvidencePublic,
     HistoryPublic,
     KeyResultPublic,
     MeasurementPublic,
 )
+from app.service import CheckInRefusedError
 from app.store import repository
 
 router = APIRouter(prefix="/api/v1/key-results", tags=["key results"])
 
 
 @router.get("/{key_result_id}", response_model=KeyResultPublic)
-async def get_key_result(key_result_id: str, session: SessionDep) -> KeyResultPublic:
+async def get_key_result(
+    key_result_id: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    service: ServiceDep,
+) -> KeyResultPublic | Response:
     """Show a key result's value, progress, status and freshness."""
     row = await repository.get_key_result(session, key_result_id)
     if row is None:
         raise NotFound("key result", key_result_id)
-    return KeyResultPublic.of(row)
+    body = KeyResultPublic.of(row)
+    etag = caching.etag_of("key_result", body.model_dump(mode="json"))
+    control = caching.cache_control(service.settings.sync_interval)
+    if (unchanged := caching.not_modified(request, etag, control)) is not None:
+        return unchanged
+    caching.set_headers(response, etag, control)
+    return body
 
 
 @router.get("/{key_result_id}/history", response_model=HistoryPublic)
 async def get_history(
     key_result_id: str,
+    request: Request,
+    response: Response,
     session: SessionDep,
+    service: ServiceDep,
     since: Annotated[datetime | None, Query(description="From this time.")] = None,
     until: Annotated[datetime | None, Query(description="Up to this time.")] = None,
-) -> HistoryPublic:
+) -> HistoryPublic | Response:
     """List a key result's recorded values, oldest first."""
-    if await repository.get_key_result(session, key_result_id) is None:
-        raise NotFound("key result", key_result_id)
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise Problem(
@@ -48,11 +64,41 @@ async def get_history(
             )
     if since and until and since > until:
         raise Problem(422, "Invalid request", "since must not be after until.")
+    if await repository.get_key_result(session, key_result_id) is None:
+        raise NotFound("key result", key_result_id)
+    version = await repository.history_version(session, key_result_id)
+    etag = caching.etag_of("history", key_result_id, version, str(request.url.query))
+    control = caching.cache_control(service.settings.sync_interval)
+    if (unchanged := caching.not_modified(request, etag, control)) is not None:
+        return unchanged
+
     rows = await repository.history(session, key_result_id, since=since, until=until)
+    caching.set_headers(response, etag, control)
     return HistoryPublic(
         key_result_id=key_result_id,
         measurements=[MeasurementPublic.of(row) for row in rows],
     )
+
+
+@router.post(
+    "/{key_result_id}/check-ins",
+    response_model=MeasurementPublic,
+    status_code=201,
+    responses={409: problems.RESPONSES[404] | {"description": "Fed by a source"}},
+)
+async def check_in(
+    key_result_id: str, body: CheckIn, service: ServiceDep
+) -> MeasurementPublic:
+    """Record a value by hand for a key result that has no source."""
+    try:
+        row = await service.check_in(
+            key_result_id, body.value, note=body.note, confidence=body.confidence
+        )
+    except LookupError:
+        raise NotFound("key result", key_result_id) from None
+    except CheckInRefusedError as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    return MeasurementPublic.of(row)
 
 
 @router.get("/{key_result_id}/evidence", response_model=EvidencePublic)

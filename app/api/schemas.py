@@ -96,18 +96,34 @@ class ObjectivePublic(BaseModel):
 # A page of objectives.
 class ObjectiveList(BaseModel):
     items: list[ObjectivePublic]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
-# One recorded value.
+# One recorded value: from a sync, or a check-in with its note and confidence.
 class MeasurementPublic(BaseModel):
     measured_at: datetime
     value: float | None
-    source: str | None
+    source: str | None = Field(description="The source's name, or `check-in`.")
     sync_id: str | None
+    note: str | None = None
+    confidence: float | None = None
 
     @classmethod
     def of(cls, row: MeasurementRow) -> MeasurementPublic:
         return cls.model_validate(row, from_attributes=True)
+
+
+# A value recorded by hand.
+class CheckIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    value: float = Field(allow_inf_nan=False, description="The value now.")
+    note: str | None = Field(default=None, max_length=2000)
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="How sure the author is, 0 to 1."
+    )
 
 
 # Why a key result's value is what it is.

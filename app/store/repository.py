@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -200,7 +200,10 @@ async def refresh_scores(
             rolled, expected, on_track=thresholds.on_track, at_risk=thresholds.at_risk
         )
         before = _score(objective)
-        _set(objective, now, progress=rolled, expected=expected, status=status.value)
+        # The elapsed share moves with the clock alone; it is stored for
+        # readers but is not a change worth a new revision or updated_since.
+        objective.expected = expected
+        _set(objective, now, progress=rolled, status=status.value)
         session.add(objective)
         changes += _change("objective", objective, objective, before, _score(objective))
     return changes
@@ -249,7 +252,13 @@ def _set(row: ObjectiveRow | KeyResultRow, now: datetime, **values: Any) -> None
     changed = any(getattr(row, name) != value for name, value in values.items())
     if changed:
         row.sqlmodel_update(values)
-        row.updated_at = now
+        _touch(row, now)
+
+
+def _touch(row: ObjectiveRow | KeyResultRow, now: datetime) -> None:
+    """Mark a visible change: a new revision (for ETags) and time."""
+    row.revision += 1
+    row.updated_at = now
 
 
 async def apply_updates(
@@ -297,7 +306,7 @@ def _apply_one(
         row.last_error = update.error
         row.error_kind = update.error_kind
         row.next_try_at = update.next_try_at
-        row.updated_at = now
+        _touch(row, now)
         session.add(row)
         return "misconfigured" if update.error_kind == "configuration" else "failed"
 
@@ -314,7 +323,7 @@ def _apply_one(
             )
         )
     # Every successful read moves synced_at, which readers see: touch the row.
-    row.updated_at = now
+    _touch(row, now)
     row.value = update.value
     row.evidence = update.evidence
     row.synced_at = now
@@ -326,24 +335,82 @@ def _apply_one(
     return "updated" if changed else "unchanged"
 
 
+@dataclass(frozen=True)
+class ObjectiveFilter:
+    """Which objectives a list shows, and which page of them."""
+
+    team: str | None = None
+    period: str | None = None
+    status: str | None = None
+    updated_since: datetime | None = None
+    after: tuple[int, str] | None = None
+    """(position, id) of the last objective on the previous page."""
+    limit: int | None = None
+
+
 async def list_objectives(
-    session: AsyncSession,
-    *,
-    team: str | None = None,
-    period: str | None = None,
-    status: str | None = None,
+    session: AsyncSession, where: ObjectiveFilter | None = None
 ) -> tuple[list[ObjectiveRow], dict[str, list[KeyResultRow]]]:
-    """Active objectives matching the filters, with their key results."""
+    """Active objectives matching the filter, in mapping order, with their
+    key results."""
+    where = where or ObjectiveFilter()
     query = select(ObjectiveRow).where(col(ObjectiveRow.archived).is_(False))
-    if team is not None:
-        query = query.where(ObjectiveRow.team == team)
-    if period is not None:
-        query = query.where(ObjectiveRow.period_label == period)
-    if status is not None:
-        query = query.where(ObjectiveRow.status == status)
-    objectives = list(await session.exec(query.order_by(col(ObjectiveRow.position))))
+    if where.team is not None:
+        query = query.where(ObjectiveRow.team == where.team)
+    if where.period is not None:
+        query = query.where(ObjectiveRow.period_label == where.period)
+    if where.status is not None:
+        query = query.where(ObjectiveRow.status == where.status)
+    if where.updated_since is not None:
+        recent_krs = select(KeyResultRow.objective_id).where(
+            col(KeyResultRow.updated_at) > where.updated_since
+        )
+        query = query.where(
+            or_(
+                col(ObjectiveRow.updated_at) > where.updated_since,
+                col(ObjectiveRow.id).in_(recent_krs),
+            )
+        )
+    if where.after is not None:
+        position, last_id = where.after
+        query = query.where(
+            or_(
+                col(ObjectiveRow.position) > position,
+                and_(
+                    col(ObjectiveRow.position) == position,
+                    col(ObjectiveRow.id) > last_id,
+                ),
+            )
+        )
+    query = query.order_by(col(ObjectiveRow.position), col(ObjectiveRow.id))
+    if where.limit is not None:
+        query = query.limit(where.limit)
+    objectives = list(await session.exec(query))
     key_results = await _key_results_of(session, [row.id for row in objectives])
     return objectives, key_results
+
+
+async def objectives_version(session: AsyncSession) -> tuple[Any, ...]:
+    """Changes whenever anything an objectives list shows changes.
+
+    Counts and revision sums of objectives and key results: revisions only
+    grow and rows are never deleted, so any change moves a sum. A poll that
+    finds nothing new loads no rows.
+    """
+    objectives = select(func.count(), func.sum(ObjectiveRow.revision))
+    key_results = select(func.count(), func.sum(KeyResultRow.revision))
+    first = (await session.exec(objectives)).one()
+    second = (await session.exec(key_results)).one()
+    return (*first, *second)
+
+
+async def history_version(session: AsyncSession, kr_id: str) -> tuple[int, int | None]:
+    """Count and newest id of a key result's measurements (they never change)."""
+    query = select(func.count(), func.max(MeasurementRow.id)).where(
+        MeasurementRow.key_result_id == kr_id
+    )
+    count, newest = (await session.exec(query)).one()
+    return int(count), newest
 
 
 async def get_objective(
@@ -497,3 +564,37 @@ async def save_reading_cache(
 def _reading(data: dict[str, Any]) -> Reading:
     evidence = Evidence.model_validate(data.get("evidence") or {"request": ""})
     return Reading(data.get("value"), evidence, list(data.get("notes") or []))
+
+
+async def check_in(
+    session: AsyncSession,
+    row: KeyResultRow,
+    value: float,
+    *,
+    note: str | None,
+    confidence: float | None,
+    now: datetime,
+) -> tuple[MeasurementRow, float | None]:
+    """Record a hand-entered value; return it and the value it replaces.
+
+    Unlike a sync, a check-in is always recorded, even when the value is the
+    same: it says someone looked.
+    """
+    measurement = MeasurementRow(
+        key_result_id=row.id,
+        measured_at=now,
+        value=value,
+        source="check-in",
+        note=note,
+        confidence=confidence,
+    )
+    session.add(measurement)
+    previous = row.value
+    row.value = value
+    row.synced_at = now
+    row.stale = False
+    row.last_error = None
+    _touch(row, now)
+    session.add(row)
+    await session.flush()
+    return measurement, previous

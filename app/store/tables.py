@@ -1,5 +1,9 @@
 """Database tables. Progress and status are stored as computed at sync time,
-so API reads do no math and no per-key-result queries."""
+so API reads do no math and no per-key-result queries.
+
+Objectives and key results carry a `revision` that grows with every change a
+reader could see; the API derives its ETags from them.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ class ObjectiveRow(SQLModel, table=True):
     expected: float | None = None
     status: str = Field(default="no_data", index=True)
     archived: bool = Field(default=False, index=True)
+    revision: int = 0
     updated_at: datetime = _utc(nullable=False)
 
 
@@ -96,6 +101,7 @@ class KeyResultRow(SQLModel, table=True):
     next_try_at: datetime | None = _utc()
     evidence: dict[str, Any] | None = _json()
     archived: bool = Field(default=False, index=True)
+    revision: int = 0
     updated_at: datetime = _utc(nullable=False)
 
 
@@ -110,6 +116,8 @@ class MeasurementRow(SQLModel, table=True):
     value: float | None = None
     source: str | None = None
     sync_id: str | None = None
+    note: str | None = None
+    confidence: float | None = None
     evidence: dict[str, Any] | None = _json()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:31:06.157916
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("next_try_at", app.store.tables.UTCDateTime(), nullable=True),
         sa.Column("evidence", sa.JSON(), nullable=True),
         sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("updated_at", app.store.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -69,6 +70,8 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("sync_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("confidence", sa.Float(), nullable=True),
         sa.Column("evidence", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -94,6 +97,7 @@ def upgrade() -> None:
         sa.Column("expected", sa.Float(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("updated_at", app.store.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
