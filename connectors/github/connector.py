@@ -1,9 +1,13 @@
-"""The GitHub connector: issue search counts and milestone progress.
+"""The GitHub connector: issue search counts, milestone and project progress.
 
 Talks to the REST API of github.com or of a GitHub Enterprise Server. Both
-metrics cost one request in the common case: a search answer carries its
+REST metrics cost one request in the common case: a search answer carries its
 total, and a milestone carries its open and closed counts. Only a milestone
 named by title needs the milestone list, read page by page.
+
+`project_percent` reads a Projects (v2) board through the GraphQL API, one
+page of items per request (`project_percent.py`, with the query text and its
+answers in `projects.py`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from connectors.base import (
     TransientError,
     metric_table,
 )
-from connectors.github.config import GitHubConfig, MilestoneParams
+from connectors.github.config import GitHubConfig, MilestoneParams, ProjectParams
 from connectors.github.items import item_keys
+from connectors.github.project_percent import ProjectReader
+from connectors.github.projects import graphql_url, needs_token
 from connectors.http import HttpClient, mask_url, parse_json
 
 logger = logging.getLogger(__name__)
@@ -93,6 +99,15 @@ class GitHubConnector(Connector[GitHubConfig]):
             params=MilestoneParams,
             needs_query=False,
         ),
+        Metric(
+            name="project_percent",
+            description=(
+                "Percent of a Projects (v2) board's items whose single-select "
+                "status is one of the done options."
+            ),
+            params=ProjectParams,
+            needs_query=False,
+        ),
     )
 
     def __init__(
@@ -140,15 +155,16 @@ class GitHubConnector(Connector[GitHubConfig]):
         """Ask GitHub one question.
 
         Args:
-            request: `issue_count` with a search query, or `milestone_percent`
-                with `MilestoneParams`.
+            request: `issue_count` with a search query, `milestone_percent`
+                with `MilestoneParams`, or `project_percent` with
+                `ProjectParams`.
 
         Returns:
             The count or percentage with its evidence; value None for a
-            milestone that has no issues.
+            milestone or project that has no items.
 
         Raises:
-            ConfigurationError: The query, milestone or token is wrong.
+            ConfigurationError: The query, milestone, project or token is wrong.
             TransientError: GitHub failed or answered in an unexpected shape.
             RateLimitedError: GitHub asked for a pause.
         """
@@ -156,6 +172,8 @@ class GitHubConnector(Connector[GitHubConfig]):
             return await self._issue_count(self._query_of(request))
         if request.metric == "milestone_percent":
             return await self._milestone_percent(self._milestone_of(request.params))
+        if request.metric == "project_percent":
+            return await self._project_percent(self._project_of(request.params))
         raise ConfigurationError(
             f"GitHub source {self.name!r} has no metric {request.metric!r}; "
             f"use one of: {', '.join(self.metrics)}"
@@ -181,6 +199,18 @@ class GitHubConnector(Connector[GitHubConfig]):
             raise ConfigurationError(
                 f"the milestone_percent params of GitHub source {self.name!r} are "
                 f"invalid: {problems}. Give `repo: owner/name` and `milestone:`"
+            ) from None
+
+    def _project_of(self, params: BaseModel) -> ProjectParams:
+        if isinstance(params, ProjectParams):
+            return params
+        try:
+            return ProjectParams.model_validate(params.model_dump())
+        except ValidationError as exc:
+            problems = "; ".join(error["msg"] for error in exc.errors())
+            raise ConfigurationError(
+                f"the project_percent params of GitHub source {self.name!r} are "
+                f"invalid: {problems}. Give `owner:` and `project:` (its number)"
             ) from None
 
     async def _issue_count(self, query: str) -> Reading:
@@ -352,3 +382,18 @@ class GitHubConnector(Connector[GitHubConfig]):
             f"milestone {params.milestone!r} was not found in {params.repo} "
             f"(titles there: {shown}); check the exact title or give its number"
         )
+
+    async def _project_percent(self, params: ProjectParams) -> Reading:
+        if self.config.token is None and needs_token(self.config.url):
+            raise ConfigurationError(
+                f"GitHub source {self.name!r} has no token: GitHub's Projects "
+                "(GraphQL) API needs one with the read:project scope; set `token:`"
+            )
+        reader = ProjectReader(
+            self._client,
+            graphql_url(self.config.url),
+            params,
+            per_page=self.config.per_page,
+            max_pages=self.config.max_pages,
+        )
+        return await reader.read()

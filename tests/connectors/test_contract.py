@@ -118,6 +118,48 @@ def github_get(path: str, body: Any, status: int = 200) -> Any:
     return routes
 
 
+def github_post(path: str, body: Any) -> Any:
+    def routes(router: Any) -> None:
+        router.post(f"{GITHUB}{path}").mock(return_value=httpx.Response(200, json=body))
+
+    return routes
+
+
+SINGLE_SELECT = {
+    "__typename": "ProjectV2SingleSelectField",
+    "name": "Status",
+    "dataType": "SINGLE_SELECT",
+    "options": [{"id": "a1", "name": "Todo"}, {"id": "b2", "name": "Done"}],
+}
+BOARD_ITEMS = [
+    {
+        "type": "ISSUE",
+        "isArchived": False,
+        "content": {"number": 1, "repository": {"nameWithOwner": "acme/app"}},
+        "fieldValueByName": {"name": "Done", "optionId": "b2"},
+    },
+    {
+        "type": "DRAFT_ISSUE",
+        "isArchived": False,
+        "content": {"title": "Plan"},
+        "fieldValueByName": None,
+    },
+]
+PROJECT_BOARD = {
+    "data": {
+        "organization": {
+            "projectV2": {
+                "title": "Roadmap",
+                "field": SINGLE_SELECT,
+                "fields": {"nodes": [{"name": "Status", "dataType": "SINGLE_SELECT"}]},
+                "items": {
+                    "pageInfo": {"hasNextPage": False, "endCursor": "Mg"},
+                    "nodes": BOARD_ITEMS,
+                },
+            }
+        }
+    }
+}
 SEARCH = recorded("github/search-issues.nock.json")[0]["response"]
 MILESTONE = recorded("github/milestone.get.nock.json")[0]["response"]
 
@@ -144,6 +186,12 @@ class TestGitHubContract(ConnectorContract):
             value=100
             * MILESTONE["closed_issues"]
             / (MILESTONE["open_issues"] + MILESTONE["closed_issues"]),
+        ),
+        MetricCase(
+            "project_percent",
+            github_post("/graphql", PROJECT_BOARD),
+            params={"owner": "acme", "project": 1},
+            value=50.0,
         ),
     ]
     upstream_error = MetricCase(

@@ -9,7 +9,12 @@ from pydantic import ValidationError
 
 from connectors import registry
 from connectors.base import NoParams
-from connectors.github import GitHubConfig, GitHubConnector, MilestoneParams
+from connectors.github import (
+    GitHubConfig,
+    GitHubConnector,
+    MilestoneParams,
+    ProjectParams,
+)
 
 
 def config(**settings: Any) -> GitHubConfig:
@@ -115,11 +120,13 @@ def test_connector_declares_its_metrics_and_config() -> None:
 
     assert GitHubConnector.type == "github"
     assert GitHubConnector.config_model is GitHubConfig
-    assert set(metrics) == {"issue_count", "milestone_percent"}
+    assert set(metrics) == {"issue_count", "milestone_percent", "project_percent"}
     assert metrics["issue_count"].needs_query
     assert metrics["issue_count"].params is NoParams
     assert not metrics["milestone_percent"].needs_query
     assert metrics["milestone_percent"].params is MilestoneParams
+    assert not metrics["project_percent"].needs_query
+    assert metrics["project_percent"].params is ProjectParams
 
 
 def test_connector_is_found_through_its_entry_point() -> None:
