@@ -1,15 +1,16 @@
 """Deterministic made-up company data for the sandbox upstream.
 
 `build_company(seed)` makes "Acme": three Jira projects (MOB, WEB, PLAT) with
-about 300 issues, and three GitHub repositories with about 250 issues and
-pull requests. The same seed always gives the same data; nothing here does
-I/O. Some groups are built from fixed quotas rather than chance, so that the
-queries the demo and the tests rely on match several items, some done and
-some not, whatever the seed.
+about 300 issues, three GitHub repositories with about 250 issues and pull
+requests, and GitHub Projects (v2) boards over some of those items. The same
+seed always gives the same data; nothing here does I/O. Some groups are built
+from fixed quotas rather than chance, so that the queries the demo and the
+tests rely on match several items, some done and some not, whatever the seed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Literal
 
 StatusCategoryKey = Literal["new", "indeterminate", "done"]
 Deployment = Literal["cloud", "datacenter"]
+ProjectItemType = Literal["ISSUE", "PULL_REQUEST", "DRAFT_ISSUE"]
+OwnerType = Literal["organization", "user"]
 
 DATA_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DATA_END = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
@@ -187,6 +190,60 @@ class GitHubIssue:
         return min(self.created_at + timedelta(days=3), DATA_END)
 
 
+@dataclass(frozen=True)
+class GitHubProjectField:
+    """A field of a Projects (v2) board; single-select ones carry options."""
+
+    id: str
+    name: str
+    data_type: str
+    options: tuple[tuple[str, str], ...] = ()
+    """(option id, option name) pairs, in the board's order."""
+
+    def option_id(self, name: str) -> str | None:
+        """The id of the option with this exact name, or None."""
+        return next((oid for oid, oname in self.options if oname == name), None)
+
+
+@dataclass(frozen=True)
+class GitHubProjectItem:
+    """A card on a board: an issue, a pull request or a draft issue."""
+
+    id: str
+    type: ProjectItemType
+    title: str
+    repo: str | None = None
+    number: int | None = None
+    status: str | None = None
+    """The option chosen in the board's Status field, or None when unset."""
+    notes: str | None = None
+    archived: bool = False
+
+    @property
+    def key(self) -> str:
+        """`acme/app#12`, `acme/app#13 (PR)` or `draft: <title>`."""
+        if self.type == "DRAFT_ISSUE":
+            return f"draft: {self.title}"
+        key = f"{self.repo}#{self.number}"
+        return f"{key} (PR)" if self.type == "PULL_REQUEST" else key
+
+
+@dataclass(frozen=True)
+class GitHubProject:
+    """A Projects (v2) board of an organization or a user."""
+
+    owner: str
+    owner_type: OwnerType
+    number: int
+    title: str
+    fields: tuple[GitHubProjectField, ...]
+    items: tuple[GitHubProjectItem, ...]
+
+    def field(self, name: str) -> GitHubProjectField | None:
+        """The field with this exact name, or None."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
 @dataclass
 class Company:
     """All made-up data one sandbox serves."""
@@ -199,6 +256,7 @@ class Company:
     milestones: list[GitHubMilestone]
     github_issues: list[GitHubIssue]
     jira_versions: list[JiraVersion] = field(default_factory=list)
+    projects: list[GitHubProject] = field(default_factory=list)
     name: str = "Acme"
     seed: int = 7
 
@@ -231,6 +289,34 @@ class Company:
         ]
         closed = sum(1 for item in items if item.state == "closed")
         return len(items) - closed, closed
+
+    def github_logins(self, owner_type: OwnerType) -> list[str]:
+        """The organization or user logins GitHub knows in the sandbox."""
+        if owner_type == "organization":
+            orgs = {repo.split("/", 1)[0] for repo in self.repos}
+            return sorted(
+                orgs | {p.owner for p in self.projects if p.owner_type == owner_type}
+            )
+        users = {*GITHUB_USERS, "acme-bot"}
+        return sorted(
+            users | {p.owner for p in self.projects if p.owner_type == owner_type}
+        )
+
+    def project(
+        self, owner: str, number: int, owner_type: OwnerType = "organization"
+    ) -> GitHubProject | None:
+        """A board by owner (case-insensitive, as GitHub logins are) and number."""
+        wanted = owner.lower()
+        return next(
+            (
+                p
+                for p in self.projects
+                if p.owner.lower() == wanted
+                and p.owner_type == owner_type
+                and p.number == number
+            ),
+            None,
+        )
 
 
 STATUSES = [
@@ -364,6 +450,9 @@ def build_company(seed: int = 7) -> Company:
     milestones = _build_milestones()
     github_issues = _build_github_issues(rng)
 
+    # Boards get their own stream, so adding them left every other item as it was.
+    projects = _build_projects(random.Random(seed + 1000), github_issues)
+
     return Company(
         jira_projects=dict(PROJECTS),
         jira_statuses=list(STATUSES),
@@ -376,6 +465,7 @@ def build_company(seed: int = 7) -> Company:
         milestones=milestones,
         github_issues=github_issues,
         jira_versions=list(VERSIONS),
+        projects=projects,
         seed=seed,
     )
 
@@ -739,3 +829,111 @@ def _build_github_issues(rng: random.Random) -> list[GitHubIssue]:
             )
         )
     return items
+
+
+# Projects (v2) ------------------------------------------------------------
+
+PROJECT_STATUSES = ("Todo", "In Progress", "Done", "Shipped")
+PROJECT_NOTES = ["Blocked on API review", "Needs design input", "Pair with QA"]
+DRAFT_TITLES = [
+    "Write the 2.1 release notes",
+    "Plan the Q4 load test",
+    "Decide on the widget API",
+    "Collect beta feedback",
+    "Draft the status page copy",
+]
+PERSONAL_DRAFTS = [
+    ("Read the GraphQL paging docs", "Done"),
+    ("Review the sync dashboard", "In Progress"),
+    ("Try the new Projects board", None),
+    ("Tidy the demo mapping", "Todo"),
+]
+
+
+def _project_fields(prefix: int) -> tuple[GitHubProjectField, ...]:
+    """The usual board fields: the built-in ones, Status and a text field."""
+
+    def option(name: str) -> tuple[str, str]:
+        # GitHub option ids are 8 hex digits; derive them so they never change.
+        return hashlib.sha256(f"{prefix}:{name}".encode()).hexdigest()[:8], name
+
+    return (
+        GitHubProjectField(f"PVTF_{prefix}1", "Title", "TITLE"),
+        GitHubProjectField(f"PVTF_{prefix}2", "Assignees", "ASSIGNEES"),
+        GitHubProjectField(
+            f"PVTSSF_{prefix}1",
+            "Status",
+            "SINGLE_SELECT",
+            tuple(option(name) for name in PROJECT_STATUSES),
+        ),
+        GitHubProjectField(f"PVTF_{prefix}3", "Labels", "LABELS"),
+        GitHubProjectField(f"PVTF_{prefix}4", "Repository", "REPOSITORY"),
+        GitHubProjectField(f"PVTF_{prefix}5", "Milestone", "MILESTONE"),
+        GitHubProjectField(f"PVTF_{prefix}6", "Notes", "TEXT"),
+    )
+
+
+def _item_status(rng: random.Random, item: GitHubIssue) -> str:
+    if item.state == "closed":
+        return "Shipped" if item.merged and rng.random() < 0.5 else "Done"
+    return rng.choice(["Todo", "In Progress"])
+
+
+def _build_projects(
+    rng: random.Random, github_issues: Sequence[GitHubIssue]
+) -> list[GitHubProject]:
+    """Acme's "Q4 Roadmap" board and one personal board.
+
+    The roadmap holds the v2.1 and Q4-hardening milestone items, a few open
+    web issues and some draft issues. Closed items are Done or Shipped, open
+    ones Todo or In Progress; three open items have no status at all and
+    three done ones are archived.
+    """
+    picked = [
+        item
+        for item in github_issues
+        if (item.repo, item.milestone_number) in {("acme/app", 2), ("acme/api", 1)}
+    ]
+    web_open = [i for i in github_issues if i.repo == "acme/web" and i.state == "open"]
+    picked += rng.sample(web_open, 4)
+    picked.sort(key=lambda item: item.created_at)
+
+    statuses: list[str | None] = [_item_status(rng, item) for item in picked]
+    open_at = [n for n, item in enumerate(picked) if item.state == "open"]
+    for index in rng.sample(open_at, 3):
+        statuses[index] = None
+    done_at = [n for n, status in enumerate(statuses) if status in ("Done", "Shipped")]
+    archived = set(rng.sample(done_at, 3))
+
+    items = [
+        GitHubProjectItem(
+            id=f"PVTI_1{index:03d}",
+            type="PULL_REQUEST" if item.is_pull_request else "ISSUE",
+            title=item.title,
+            repo=item.repo,
+            number=item.number,
+            status=statuses[index],
+            notes=rng.choice(PROJECT_NOTES) if rng.random() < 0.15 else None,
+            archived=index in archived,
+        )
+        for index, item in enumerate(picked)
+    ]
+    for offset, title in enumerate(DRAFT_TITLES):
+        status = [None, "Todo", "In Progress", "Todo", "Done"][offset]
+        draft = GitHubProjectItem(
+            f"PVTI_1{len(picked) + offset:03d}", "DRAFT_ISSUE", title, status=status
+        )
+        items.insert(rng.randrange(len(items) + 1), draft)
+
+    personal = tuple(
+        GitHubProjectItem(f"PVTI_2{n:03d}", "DRAFT_ISSUE", title, status=status)
+        for n, (title, status) in enumerate(PERSONAL_DRAFTS)
+    )
+    return [
+        GitHubProject(
+            "acme", "organization", 1, "Q4 Roadmap", _project_fields(1), tuple(items)
+        ),
+        GitHubProject(
+            "dev-amber", "user", 1, "Amber's tasks", _project_fields(2), personal
+        ),
+    ]
