@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
@@ -22,7 +23,6 @@ from pydantic import BaseModel, ValidationError
 from connectors.base import (
     EVIDENCE_ITEM_CAP,
     ConfigurationError,
-    Connector,
     Evidence,
     FetchRequest,
     Metric,
@@ -35,7 +35,7 @@ from connectors.github.config import GitHubConfig, MilestoneParams, ProjectParam
 from connectors.github.items import item_keys
 from connectors.github.project_percent import ProjectReader
 from connectors.github.projects import graphql_url, needs_token
-from connectors.http import HttpClient, mask_url, parse_json
+from connectors.http import HttpConnector, mask_url, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _count(body: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-class GitHubConnector(Connector[GitHubConfig]):
+class GitHubConnector(HttpConnector[GitHubConfig]):
     """Reads issue counts and milestone progress from GitHub."""
 
     type: ClassVar[str] = "github"
@@ -128,28 +128,10 @@ class GitHubConnector(Connector[GitHubConfig]):
         """
         super().__init__(name, config, transport=transport, sleep=sleep)
         self._base = httpx.URL(config.url)
-        self._client = HttpClient(
-            base_url=config.url,
-            headers=request_headers(config),
-            timeout=config.timeout,
-            max_attempts=config.max_attempts,
-            transport=self.transport,
-            sleep=self.sleep,
-        )
 
-    @property
-    def request_count(self) -> int:
-        """HTTP requests sent so far, retries included."""
-        return self._client.requests
-
-    @property
-    def retry_count(self) -> int:
-        """Retries made so far."""
-        return self._client.retries
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+    def get_headers(self) -> dict[str, str]:
+        """GitHub's media type, pinned API version, and the token if any."""
+        return request_headers(self.config)
 
     async def fetch(self, request: FetchRequest) -> Reading:
         """Ask GitHub one question.
@@ -214,15 +196,15 @@ class GitHubConnector(Connector[GitHubConfig]):
             ) from None
 
     async def _issue_count(self, query: str) -> Reading:
-        params = {"q": query, "per_page": self.config.per_page}
-        where = self._client.describe("GET", SEARCH_PATH, params)
-        logger.debug("Counting GitHub issues with %s", where)
-
         # One page of up to 100 items costs the same single request as a page
         # of one, and its keys let people see what was counted.
-        body = await self._client.json("GET", SEARCH_PATH, params=params)
-        total, incomplete, items = self._search_answer(body, where)
+        params = {"q": query, "per_page": self.config.per_page}
+        return await self._conditional(
+            SEARCH_PATH, params, lambda body, where: self._count(query, body, where)
+        )
 
+    def _count(self, query: str, body: Any, where: str) -> Reading:
+        total, incomplete, items = self._search_answer(body, where)
         summary: dict[str, Any] = {
             "query": query,
             "total_count": total,
@@ -241,6 +223,33 @@ class GitHubConnector(Connector[GitHubConfig]):
         )
         return Reading(value=float(total), evidence=evidence, notes=notes)
 
+    async def _conditional(
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        read: Callable[[Any, str], Reading],
+    ) -> Reading:
+        """GET with the kept ETag; a 304 reuses the reading kept with it.
+
+        GitHub does not count 304 answers against the rate limit, so an
+        unchanged search or milestone costs nothing on the next sync.
+        """
+        where = self.client.describe("GET", path, params)
+        kept = self.cache.get(where) if self.cache is not None else None
+        response, body = await self.client.json_if_changed(
+            path, kept.etag if kept else None, params=params
+        )
+        if body is None:
+            if kept is None:
+                raise TransientError(f"GitHub answered {where} with 304 unasked")
+            return kept.reading
+
+        reading = read(body, where)
+        etag = response.headers.get("etag")
+        if self.cache is not None and etag:
+            self.cache.put(where, etag, reading)
+        return reading
+
     @staticmethod
     def _search_answer(body: Any, where: str) -> tuple[int, bool, list[Any]]:
         if not isinstance(body, dict):
@@ -257,11 +266,48 @@ class GitHubConnector(Connector[GitHubConfig]):
 
     async def _milestone_percent(self, params: MilestoneParams) -> Reading:
         if isinstance(params.milestone, int):
-            milestone, where = await self._milestone_by_number(params)
-            requests = 1
-        else:
-            milestone, where, requests = await self._milestone_by_title(params)
+            return await self._milestone_by_number_kept(params, params.milestone)
 
+        # A title found once is remembered as its number, so later syncs ask
+        # the numbered endpoint, whose unchanged answer is a free 304. A
+        # renamed milestone no longer matches and is looked up again.
+        alias = f"milestone title {params.repo} {params.milestone}"
+        known = self.cache.get(alias) if self.cache is not None else None
+        if known is not None and known.reading.value is not None:
+            reading = await self._milestone_by_number_kept(
+                params, int(known.reading.value)
+            )
+            if reading.evidence.summary.get("title") == params.milestone:
+                return reading
+
+        milestone, where, requests = await self._milestone_by_title(params)
+        number = milestone.get("number")
+        if self.cache is None or not isinstance(number, int):
+            return self._milestone_reading(params, milestone, where, requests)
+        evidence = Evidence(request=where, summary={"number": number})
+        self.cache.put(alias, "title", Reading(float(number), evidence))
+        # One more request now gives the numbered answer's ETag for next time.
+        return await self._milestone_by_number_kept(params, number)
+
+    async def _milestone_by_number_kept(
+        self, params: MilestoneParams, number: int
+    ) -> Reading:
+        path = f"/repos/{params.owner}/{params.name}/milestones/{number}"
+        return await self._conditional(
+            path,
+            None,
+            lambda body, where: self._milestone_reading(
+                params, self._milestone_object(body, where), where, 1
+            ),
+        )
+
+    def _milestone_reading(
+        self,
+        params: MilestoneParams,
+        milestone: dict[str, Any],
+        where: str,
+        requests: int,
+    ) -> Reading:
         open_issues = _count(milestone, "open_issues", where)
         closed_issues = _count(milestone, "closed_issues", where)
         evidence = Evidence(
@@ -287,29 +333,25 @@ class GitHubConnector(Connector[GitHubConfig]):
             return Reading(value=None, evidence=evidence, notes=[note])
         return Reading(value=100.0 * closed_issues / scope, evidence=evidence)
 
-    async def _milestone_by_number(
-        self, params: MilestoneParams
-    ) -> tuple[dict[str, Any], str]:
-        path = f"/repos/{params.owner}/{params.name}/milestones/{params.milestone}"
-        where = self._client.describe("GET", path)
-        body = await self._client.json("GET", path)
+    @staticmethod
+    def _milestone_object(body: Any, where: str) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise TransientError(
                 f"the GitHub answer to {where} was not a milestone object; "
                 "try again later"
             )
-        return body, where
+        return body
 
     async def _milestone_by_title(
         self, params: MilestoneParams
     ) -> tuple[dict[str, Any], str, int]:
         path = f"/repos/{params.owner}/{params.name}/milestones"
         query = {"state": "all", "per_page": self.config.per_page}
-        where = self._client.describe("GET", path, query)
+        where = self.client.describe("GET", path, query)
         titles: list[str] = []
         seen: set[str] = set()
 
-        response = await self._client.request("GET", path, params=query)
+        response = await self.client.request("GET", path, params=query)
         pages = 1
         while True:
             seen.add(str(response.request.url))
@@ -321,7 +363,7 @@ class GitHubConnector(Connector[GitHubConfig]):
             next_url = self._next_page(response, seen, pages, params)
             if next_url is None:
                 raise self._title_not_found(params, titles)
-            response = await self._client.request("GET", next_url)
+            response = await self.client.request("GET", next_url)
             pages += 1
 
     @staticmethod
@@ -390,7 +432,7 @@ class GitHubConnector(Connector[GitHubConfig]):
                 "(GraphQL) API needs one with the read:project scope; set `token:`"
             )
         reader = ProjectReader(
-            self._client,
+            self.client,
             graphql_url(self.config.url),
             params,
             per_page=self.config.per_page,
