@@ -152,6 +152,10 @@ def _line(node: Node) -> int:
 
 def _scalar(node: ScalarNode) -> Any:
     text = str(node.value)
+    if node.style == ">":
+        # The composer marks where folded lines were joined with BEL (\a),
+        # for round-tripping; the value itself has none.
+        text = text.replace("\a", "")
     if node.style is None:
         if node.tag == "tag:yaml.org,2002:null" or text in _NULLS:
             return None

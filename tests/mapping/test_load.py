@@ -48,7 +48,8 @@ def problems_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
 
 class TestValidFiles:
     def test_example_mapping_loads(self) -> None:
-        mappings = load_mapping_set([Path("mappings/example.yaml")], env={})
+        env = {"OKRSYNC_SANDBOX_POSTHOG_TOKEN": "phx_test"}
+        mappings = load_mapping_set([Path("mappings/example.yaml")], env=env)
 
         assert "mobile-v2" in mappings.objectives
         assert mappings.key_results["p1-bugs"].spec.direction == "decrease"
@@ -103,6 +104,31 @@ class TestValidFiles:
 
         assert spec.title == "costs ${NOT_A_VAR}"
         assert spec.query == "repo:acme/app is:issue"
+
+    def test_folded_and_literal_blocks_read_as_yaml_says(
+        self, write_mapping: Callable[..., Path]
+    ) -> None:
+        path = write_mapping(
+            HEAD
+            + items("""\
+                  - id: kr
+                    title: >-
+                      Open P1 bugs
+                      down to five
+                    source: jira
+                    metric: issue_count
+                    query: |-
+                      project = MOB
+                      AND labels = P1
+                    target: 5
+                    start: 9
+            """)
+        )
+
+        spec = load(path).key_results["kr"].spec
+
+        assert spec.title == "Open P1 bugs down to five"
+        assert spec.query == "project = MOB\nAND labels = P1"
 
     def test_merge_keys_share_definitions(
         self, write_mapping: Callable[..., Path]
