@@ -160,6 +160,101 @@ def serve(
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
+tokens_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
+cli.add_typer(tokens_cli, name="tokens")
+
+
+@tokens_cli.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="Who or what uses it, e.g. grafana.")],
+    scope: Annotated[
+        str, typer.Option(help="read, write (check-ins) or admin.")
+    ] = "read",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a token and print it once; only a hash is kept."""
+    if scope not in ("read", "write", "admin"):
+        err.print(f"Unknown scope {scope!r}; use read, write or admin.", style="red")
+        raise typer.Exit(2)
+    settings = _settings(database_url=database_url)
+    token_id, token = _run(_create_token(settings, name, scope))
+    out.print(f"Token {token_id} ({scope}) for {name}. It is shown only now:")
+    sys.stdout.write(token + "\n")
+
+
+async def _create_token(settings: Settings, name: str, scope: str) -> tuple[str, str]:
+    from app.store import tokens
+
+    service = Service(settings)
+    try:
+        await service.database.prepare()
+        async with service.database.session() as session:
+            row, token = await tokens.create(session, name, scope, service.clock())
+            await session.commit()
+        return row.id, token
+    finally:
+        await service.close()
+
+
+@tokens_cli.command("list")
+def tokens_list(database_url: DatabaseOption = None) -> None:
+    """List tokens: names, scopes, last use; never the tokens themselves."""
+    settings = _settings(database_url=database_url)
+    rows = _run(_list_tokens(settings))
+    table = Table()
+    for column in ("Id", "Name", "Scope", "Starts with", "Last used", "Revoked"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.id,
+            row.name,
+            row.scope,
+            row.hint + "...",
+            f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never",
+            f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+        )
+    out.print(table)
+
+
+async def _list_tokens(settings: Settings) -> list[Any]:
+    from app.store import tokens
+
+    service = Service(settings)
+    try:
+        await service.database.prepare()
+        async with service.database.session() as session:
+            return await tokens.list_all(session)
+    finally:
+        await service.close()
+
+
+@tokens_cli.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (tokens list).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a token; running servers stop accepting it within seconds."""
+    settings = _settings(database_url=database_url)
+    if not _run(_revoke_token(settings, token_id)):
+        err.print(f"No live token with id {token_id!r}.", style="red")
+        raise typer.Exit(1)
+    out.print(f"Token {token_id} revoked.")
+
+
+async def _revoke_token(settings: Settings, token_id: str) -> bool:
+    from app.store import tokens
+
+    service = Service(settings)
+    try:
+        await service.database.prepare()
+        async with service.database.session() as session:
+            done = await tokens.revoke(session, token_id, service.clock())
+            await session.commit()
+            return done
+    finally:
+        await service.close()
+
+
 db_cli = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
@@ -198,8 +293,13 @@ def demo(
         database_url = f"sqlite:///{tempfile.mkdtemp(prefix='okrsync-demo-')}/demo.db"
     quiet = os.environ.get("OKRSYNC_LOG_LEVEL", "WARNING")
     settings = _settings(database_url=database_url, log_level=quiet)
+    # The demo's API answers reads without a token; changes need the admin
+    # token it prints.
+    settings = settings.model_copy(update={"anonymous_read": True})
     with SandboxServer() as sandbox:
         os.environ["OKRSYNC_SANDBOX_URL"] = sandbox.url
+        # The sandbox accepts any PostHog-style key; a real one is never needed.
+        os.environ.setdefault("OKRSYNC_SANDBOX_POSTHOG_TOKEN", "phx_sandbox_demo")
         out.print(f"Sandbox upstream (fake Jira and GitHub): {sandbox.url}")
         out.print(f"Database: {settings.database_url}")
         mappings = _load_or_exit([EXAMPLE_MAPPING])
@@ -219,7 +319,9 @@ async def _demo(
             return
         port = port if _port_free(settings.host, port) else _free_port(settings.host)
         base = f"http://{settings.host}:{port}"
+        _, token = await _demo_token(service)
         out.print(f"\nAPI: {base}/api/v1/objectives   (docs: {base}/docs)")
+        out.print(f"Reads need no token here; for changes use: Bearer {token}")
         out.print("Press Ctrl+C to stop.")
         service.start_schedule()
         app = create_app(service, manage=False)
@@ -227,6 +329,15 @@ async def _demo(
         await uvicorn.Server(config).serve()
     finally:
         await service.close()
+
+
+async def _demo_token(service: Service) -> tuple[str, str]:
+    from app.store import tokens
+
+    async with service.database.session() as session:
+        row, token = await tokens.create(session, "demo", "admin", service.clock())
+        await session.commit()
+    return row.id, token
 
 
 @cli.command()

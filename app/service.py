@@ -66,6 +66,22 @@ class Service:
         await self.database.prepare()
         await self.use_mappings(mappings)
 
+    async def reload_mappings(self) -> MappingSet:
+        """Load every configured mapping file again and swap them in.
+
+        All or nothing: on any problem this raises MappingError and the running
+        configuration stays as it was.
+        """
+        paths = self.settings.mappings
+        mappings = load_mapping_set(paths) if paths else MappingSet()
+        await self.use_mappings(mappings)
+        logger.info(
+            "Reloaded mappings: %d objectives, %d key results",
+            len(mappings.objectives),
+            len(mappings.key_results),
+        )
+        return mappings
+
     async def use_mappings(self, mappings: MappingSet) -> None:
         """Make `mappings` current and store their definitions."""
         async with self.database.session() as session:
@@ -131,7 +147,7 @@ class Service:
             else:
                 sync_id = report.sync_id
                 if report.state == "failed":
-                    errors = {outcome.error or outcome.outcome for outcome in report.failed}
+                    errors = {kr.error or kr.outcome for kr in report.failed}
                     state, error = "failed", "; ".join(sorted(errors))[:500]
             self.sender.wake()
         async with self.database.session() as session:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import key_results, objectives, problems, syncs
+from app.api import (
+    key_results,
+    mappings,
+    objectives,
+    problems,
+    subscriptions,
+    syncs,
+    tokens,
+    webhooks,
+)
+from app.api.auth import require
+from app.api.limits import BodyLimit
 from app.api.schemas import Health
+from app.mapping import MappingError
 from app.service import Service
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(service: Service, *, manage: bool = True) -> FastAPI:
@@ -24,6 +43,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         if manage:
             await service.start()
             service.start_schedule()
+            _reload_on_sighup(service)
         try:
             yield
         finally:
@@ -38,8 +58,34 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     )
     app.state.service = service
     problems.install(app)
-    for router in (objectives.router, key_results.router, syncs.router):
-        app.include_router(router, responses=problems.RESPONSES)
+    settings = service.settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Location"],
+        )
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        exempt_prefix=webhooks.router.prefix,
+    )
+
+    # Each route's scope; the webhook receivers authenticate by signature.
+    read = [Depends(require("read"))]
+    admin = [Depends(require("admin"))]
+    for router, needs in (
+        (objectives.router, read),
+        (key_results.router, read),
+        (syncs.router, read),
+        (subscriptions.router, admin),
+        (tokens.router, admin),
+        (mappings.router, admin),
+        (webhooks.router, []),
+    ):
+        app.include_router(router, responses=problems.RESPONSES, dependencies=needs)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> Health:
@@ -47,3 +93,20 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         return Health(status="ok")
 
     return app
+
+
+def _reload_on_sighup(service: Service) -> None:
+    """`kill -HUP` reloads the mapping files, as POST /api/v1/mappings/reload does."""
+    loop = asyncio.get_running_loop()
+
+    async def reload() -> None:
+        try:
+            await service.reload_mappings()
+        except MappingError as exc:
+            logger.error("Mappings not reloaded; the running ones stay:\n%s", exc)
+
+    def on_signal() -> None:
+        loop.create_task(reload())
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGHUP, on_signal)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.api import caching, problems
+from app.api.auth import require
 from app.api.deps import ServiceDep, SessionDep
 from app.api.problems import NotFound, Problem
 from app.api.schemas import (
@@ -84,6 +85,7 @@ async def get_history(
     "/{key_result_id}/check-ins",
     response_model=MeasurementPublic,
     status_code=201,
+    dependencies=[Depends(require("write"))],
     responses={409: problems.RESPONSES[404] | {"description": "Fed by a source"}},
 )
 async def check_in(

@@ -42,6 +42,16 @@ _PROBLEM_CONTENT = {
 }
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ProblemBody,
+        "description": "No valid token",
+        "content": _PROBLEM_CONTENT,
+    },
+    403: {
+        "model": ProblemBody,
+        "description": "The token lacks the scope",
+        "content": _PROBLEM_CONTENT,
+    },
     404: {
         "model": ProblemBody,
         "description": "Not found",
@@ -60,13 +70,20 @@ class Problem(Exception):
     """An error to answer with; routes and services raise it."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, kind: str | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.kind = kind or _TYPES.get(status, "error")
+        self.headers = headers or {}
 
 
 class NotFound(Problem):
@@ -98,7 +115,9 @@ def problem_response(
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.title, exc.detail, exc.kind)
+    response = problem_response(exc.status, exc.title, exc.detail, exc.kind)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:

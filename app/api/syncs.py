@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
+from app.api.auth import require
 from app.api.deps import ServiceDep, SessionDep
 from app.api.problems import NotFound
 from app.api.schemas import SyncAccepted, SyncPublic
@@ -12,7 +13,12 @@ from app.store import repository
 router = APIRouter(prefix="/api/v1/syncs", tags=["syncs"])
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SyncAccepted)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SyncAccepted,
+    dependencies=[Depends(require("admin"))],
+)
 async def start_sync(
     request: Request, response: Response, service: ServiceDep
 ) -> SyncAccepted:

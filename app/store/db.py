@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 def register_tables() -> None:
     """Import every table module so that SQLModel.metadata knows them all."""
     import app.store.tables  # noqa: F401
+    import app.store.webhook_tables  # noqa: F401
 
 
 register_tables()

@@ -157,3 +157,17 @@ class SourceStateRow(SQLModel, table=True):
     deferred_until: datetime | None = _utc()
     reason: str | None = None
     updated_at: datetime = _utc(nullable=False)
+
+
+# An API token: only a hash of it is kept; the token itself is shown once.
+class ApiTokenRow(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True)
+    name: str
+    scope: str
+    token_hash: str = Field(unique=True)
+    hint: str = Field(description="The token's first characters, to recognise it.")
+    created_at: datetime = _utc(nullable=False)
+    last_used_at: datetime | None = _utc()
+    revoked_at: datetime | None = _utc()

@@ -19,6 +19,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import Clock, system_clock
+from app.events import outbox
 from app.mapping.load import MappingSet
 from app.store import repository
 from app.store.db import Database
@@ -136,8 +137,10 @@ class SyncEngine:
             outcomes, previous = await repository.apply_updates(
                 session, updates, sync_id=sync_id, now=now
             )
-            await repository.refresh_scores(session, mappings, now, previous)
+            changes = await repository.refresh_scores(session, mappings, now, previous)
             report = _report(sync_id, selected, updates, outcomes, stats)
+            # Subscribers' events commit (or roll back) with the change itself.
+            await outbox.record_sync(session, mappings, changes, report, now)
             await _finish(session, report, now)
             await session.commit()
         logger.info(

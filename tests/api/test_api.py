@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api import create_app
 from app.api.problems import MEDIA_TYPE
 from app.mapping import MappingSet, load_mapping_set
 from app.service import Service
+from tests.helpers import api_client
 
 KRS = """\
       - {id: a, title: A, source: fake, metric: count, query: q1, target: 100}
@@ -30,9 +30,7 @@ async def client(
     fake_connector.answers = {"q1": 50.0, "q2": 12.0}
     await service.use_mappings(fake_mapping(KRS))
     await service.sync()
-    app = create_app(service, manage=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with api_client(service) as c:
         yield c
 
 
@@ -224,8 +222,7 @@ objectives:
     fake_connector.answers = {"q s3cr3t-in-query": 1.0}
     await service.use_mappings(load_mapping_set([write_mapping(text)], env=env))
     await service.sync()
-    transport = httpx.ASGITransport(app=create_app(service, manage=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with api_client(service) as c:
         body = (await c.get("/api/v1/key-results/a")).text
 
     assert fake_connector.calls == ["q s3cr3t-in-query"]

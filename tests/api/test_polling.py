@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api import create_app
 from app.api.caching import matches
 from app.mapping import load_mapping_set
 from app.service import Service
+from tests.helpers import api_client
 
 MAPPING = (
     """\
@@ -52,8 +52,7 @@ async def client(
     fake_connector.answers = {f"q{n}": float(10 * n) for n in range(5)}
     await service.use_mappings(load_mapping_set([write_mapping(MAPPING)], env={}))
     await service.sync()
-    transport = httpx.ASGITransport(app=create_app(service, manage=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with api_client(service) as c:
         yield c
 
 
@@ -116,8 +115,7 @@ class TestConditionalReads:
         self, client: httpx.AsyncClient, service: Service
     ) -> None:
         etag = (await client.get("/api/v1/objectives")).headers["etag"]
-        other = httpx.ASGITransport(app=create_app(service, manage=False))
-        async with httpx.AsyncClient(transport=other, base_url="http://u") as c:
+        async with api_client(service) as c:
             again = await c.get("/api/v1/objectives")
 
         assert again.headers["etag"] == etag
