@@ -39,11 +39,21 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 class TestValidate:
-    def test_valid_file(self) -> None:
+    def test_valid_file(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OKRSYNC_SANDBOX_POSTHOG_TOKEN", "phx_test")
+
         result = runner.invoke(cli, ["validate", "mappings/example.yaml"])
 
         assert result.exit_code == 0, result.output
-        assert "3 objective(s), 9 key result(s)" in result.output
+        assert "objective(s)" in result.output
+
+    def test_a_missing_variable_is_named(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("OKRSYNC_SANDBOX_POSTHOG_TOKEN", raising=False)
+
+        result = runner.invoke(cli, ["validate", "mappings/example.yaml"])
+
+        assert result.exit_code == 1
+        assert "OKRSYNC_SANDBOX_POSTHOG_TOKEN is not set" in result.output
 
     def test_broken_file_names_file_line_and_field(
         self, write_mapping: Callable[..., Path]
