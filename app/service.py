@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from app.clock import Clock, system_clock
+from app.events import outbox
 from app.events.sender import Sender
 from app.mapping import MappingSet, load_mapping_set
 from app.settings import Settings
@@ -201,10 +202,14 @@ class Service:
             measurement, previous = await repository.check_in(
                 session, row, value, note=note, confidence=confidence, now=now
             )
-            await repository.refresh_scores(
+            changes = await repository.refresh_scores(
                 session, self.mappings, now, {kr_id: previous}
             )
+            await outbox.record_changes(
+                session, self.mappings, changes, f"check-in {measurement.id}", now
+            )
             await session.commit()
+        self.sender.wake()
         return measurement
 
     async def close(self) -> None:

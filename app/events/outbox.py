@@ -82,6 +82,34 @@ async def record_sync(
     return queued
 
 
+async def record_changes(
+    session: AsyncSession,
+    mappings: MappingSet,
+    changes: Sequence[ScoreChange],
+    cause: str,
+    now: datetime,
+) -> int:
+    """Queue the events of score changes made outside a sync (a check-in).
+
+    Args:
+        session: The change's session; nothing is committed here.
+        mappings: The current mappings, for titles.
+        changes: What `refresh_scores` says moved.
+        cause: What made the change, stored where a sync id would be.
+        now: The time of the change.
+
+    Returns:
+        How many deliveries were queued.
+    """
+    subscriptions = await webhook_repository.enabled_subscriptions(session)
+    if not subscriptions:
+        return 0
+    queued = 0
+    for event in _score_events(mappings, changes, cause):
+        queued += await _queue(session, event, subscriptions, cause, now)
+    return queued
+
+
 def _score_events(
     mappings: MappingSet, changes: Iterable[ScoreChange], sync_id: str
 ) -> Iterable[Event]:

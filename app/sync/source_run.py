@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from app.sync.plan import Query, QueryKey, SourcePlan
 from connectors.base import (
@@ -23,6 +24,7 @@ from connectors.base import (
     Reading,
     ReadingCache,
     Sleep,
+    SourceConfig,
 )
 from connectors.http import MAX_INLINE_WAIT
 
@@ -127,18 +129,21 @@ class SourceRun:
                 return self.deferred
             try:
                 return await connector.fetch(query.request)
-            except RateLimitedError as exc:
-                if exc.retry_after > MAX_INLINE_WAIT:
-                    return self._defer(exc)
-                return exc
             except ConnectorError as exc:
-                logger.warning(
-                    "Query to %s failed (%s): %s", connector.name, exc.kind, exc
-                )
-                return exc
+                # An upstream may echo a credential in its error text.
+                exc.message = scrub(exc.message, secret_values(connector.config))
+                return self._failed(connector, exc)
             except Exception as exc:
                 logger.exception("Connector %s raised unexpectedly", connector.name)
                 return ConnectorError(f"internal error in the connector: {exc!r}")
+
+    def _failed(self, connector: Connector[Any], exc: ConnectorError) -> QueryResult:
+        if isinstance(exc, RateLimitedError) and exc.retry_after > MAX_INLINE_WAIT:
+            return self._defer(exc)
+        logger.warning(
+            "Query to %s failed (%s): %s", connector.name, exc.kind, exc.message
+        )
+        return exc
 
     def _defer(self, error: RateLimitedError) -> Deferred:
         if self.deferred is None:
@@ -158,3 +163,21 @@ def _count(stats: SourceStats, connector: Connector[Any]) -> None:
     stats.retries = connector.retry_count
     stats.not_modified = connector.not_modified_count
     stats.wait_seconds = connector.wait_seconds
+
+
+def secret_values(config: SourceConfig) -> list[str]:
+    """Every credential in a source block: secret fields and header values."""
+    values: list[str] = []
+    for name, value in config:
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+        elif name == "headers" and isinstance(value, dict):
+            values += [str(v) for v in value.values()]
+    return [value for value in values if len(value) >= 4]
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """`text` with every secret replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

@@ -224,3 +224,28 @@ class TestCheckIns:
         )
 
         assert response.status_code == 404
+
+
+async def test_a_check_in_tells_subscribers(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    service.settings = service.settings.model_copy(
+        update={"webhook_allow_private_targets": True}
+    )
+    created = await client.post(
+        "/api/v1/subscriptions",
+        json={
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["key_result.progress_changed"],
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    await client.post("/api/v1/key-results/by-hand/check-ins", json={"value": 5})
+
+    subscription = created.json()["id"]
+    deliveries = (
+        await client.get(f"/api/v1/subscriptions/{subscription}/deliveries")
+    ).json()
+    [delivery] = deliveries["items"]
+    assert delivery["event_type"] == "key_result.progress_changed"
