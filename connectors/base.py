@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import builtins
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -244,6 +245,10 @@ class Connector(abc.ABC, Generic[ConfigT]):
 
     cache: ReadingCache | None = None
     """Set by the engine; connectors that make conditional requests use it."""
+
+    wall_clock: Callable[[], float] = staticmethod(time.time)
+    """Seconds since the epoch, for reading reset times in rate-limit answers;
+    the engine sets its own clock here so waits follow it in tests."""
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ import email.utils
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,7 +165,9 @@ def _is_rate_limited(response: httpx.Response) -> bool:
     return "rate limit" in upstream_message(response).lower()
 
 
-def classify(response: httpx.Response) -> ConnectorError | None:
+def classify(
+    response: httpx.Response, now: float | None = None
+) -> ConnectorError | None:
     """Turn an upstream answer into the error it means, or None when it is fine."""
     status = response.status_code
     if status < 400:
@@ -173,7 +176,7 @@ def classify(response: httpx.Response) -> ConnectorError | None:
     detail = upstream_message(response)
     suffix = f": {detail}" if detail else ""
     if _is_rate_limited(response):
-        wait = retry_after_seconds(response)
+        wait = retry_after_seconds(response, now)
         return RateLimitedError(
             f"rate limited by the upstream (HTTP {status}) on {where}{suffix}",
             retry_after=60.0 if wait is None else wait,
@@ -235,8 +238,10 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         requests_per_minute: float | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.requests = 0
+        self._now = now
         self.retries = 0
         self.not_modified = 0
         self.waited = 0.0
@@ -335,7 +340,7 @@ class HttpClient:
             raise TransientError(
                 f"{method} {mask_url(path)} failed: {type(exc).__name__}"
             ) from exc
-        error = classify(response)
+        error = classify(response, self._now())
         if error is not None:
             raise error
         return response
@@ -381,6 +386,7 @@ class HttpConnector(Connector[ConfigT]):
             transport=transport,
             sleep=sleep,
             requests_per_minute=config.requests_per_minute,
+            now=lambda: self.wall_clock(),
         )
 
     def get_base_url(self) -> str:

@@ -167,7 +167,15 @@ class SyncEngine:
             pause = None
             if state is not None and state.deferred_until is not None:
                 pause = Deferred(state.reason or "rate limited", state.deferred_until)
-            run = SourceRun(source_plan, now, cache, self.transport, self.sleep, pause)
+            run = SourceRun(
+                source_plan,
+                now,
+                cache,
+                self.transport,
+                self.sleep,
+                pause,
+                wall_clock=lambda: self.clock().timestamp(),
+            )
             runs.append(run)
         return runs
 

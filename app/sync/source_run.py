@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +91,7 @@ class SourceRun:
     transport: httpx.AsyncBaseTransport | None = None
     sleep: Sleep = asyncio.sleep
     deferred: Deferred | None = None
+    wall_clock: Callable[[], float] = time.time
     _limit: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +116,7 @@ class SourceRun:
             source.name, source.config, transport=self.transport, sleep=self.sleep
         )
         connector.cache = self.cache
+        connector.wall_clock = self.wall_clock
         async with connector:
             results: list[QueryResult] = await asyncio.gather(
                 *(self._fetch(connector, q) for q in self.plan.queries.values())
