@@ -16,8 +16,10 @@ benchmarks; `serve_forever` runs it in the foreground for `okrsync sandbox`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import MutableMapping
@@ -32,10 +34,17 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.sandbox.analytics import mount_analytics
 from app.sandbox.data import Company, build_company
-from app.sandbox.faults import Faults, InjectedAnswer
+from app.sandbox.faults import (
+    DroppedConnection,
+    Faults,
+    HeldRequest,
+    InjectedAnswer,
+)
 from app.sandbox.github_api import DOCS_URL, github_router
 from app.sandbox.github_api import PREFIX as GITHUB_PREFIX
+from app.sandbox.github_graphql import github_graphql_router
 from app.sandbox.jira_api import cloud_router, datacenter_router, jira_error
 from app.sandbox.requestlog import LoggedRequest, RequestLog
 from app.sandbox.state import RateLimits, SandboxState
@@ -111,11 +120,19 @@ class SandboxMiddleware:
         if delay > 0:
             await self.state.faults.sleep(delay)
 
-        answer = self.state.faults.take(path)
-        if answer is not None:
+        fault = self.state.faults.take(path)
+        if fault is not None:
             entry.injected = True
-            await injected_response(answer, path)(scope, replay, send)
+        if isinstance(fault, DroppedConnection):
+            await drop_connection(receive)
             return
+        if isinstance(fault, InjectedAnswer):
+            await injected_response(fault, path)(scope, replay, send)
+            return
+        if isinstance(fault, HeldRequest):
+            # The client has likely given up by now; answering anyway is
+            # harmless, as the server discards answers to closed connections.
+            await self.state.faults.sleep(fault.seconds)
         refusal = self._refusal(path)
         if refusal is not None:
             await refusal(scope, replay, send)
@@ -162,6 +179,33 @@ class SandboxMiddleware:
             window = limits.peek(resource or "core")
         for name, value in window.headers().items():
             headers[name] = value
+
+
+async def drop_connection(receive: Receive) -> None:
+    """Reset the client's connection without answering.
+
+    ASGI has no message for this, and raising only makes the server answer
+    500. So it closes the socket itself, reached through the server's
+    per-request cycle, whose bound `receive` uvicorn hands to the app; with
+    SO_LINGER at 0 the close sends a reset (RST) rather than an orderly FIN.
+
+    Raises:
+        RuntimeError: The app is not served by uvicorn (e.g. called in-process
+            through httpx's ASGI transport), so there is no connection to drop.
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if not isinstance(transport, asyncio.Transport):
+        raise RuntimeError(
+            "The sandbox can reset a connection only when uvicorn serves it; "
+            "run it with SandboxServer to inject connection resets."
+        )
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # Let uvicorn see the connection lost before the app returns, or it would
+    # try to answer 500 on the dead connection and log an error.
+    await asyncio.sleep(0)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -253,6 +297,8 @@ def create_app(
     app.include_router(cloud_router())
     app.include_router(datacenter_router())
     app.include_router(github_router())
+    app.include_router(github_graphql_router())
+    mount_analytics(app, state.company.seed)
     app.add_api_route("/", _index, methods=["GET"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(SandboxMiddleware, state=state)

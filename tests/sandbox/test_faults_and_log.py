@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -223,3 +224,235 @@ def test_requests_without_credentials_are_answered(
 
     assert response.status_code == 200
     assert sandbox.log.entries[0].auth_scheme is None
+
+
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+DC_SEARCH = "/jira-dc/rest/api/2/search"
+MILESTONE = "/github/repos/acme/api/milestones/1"
+
+
+@pytest.fixture
+def frozen(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Puts the faults on a clock standing at NOW; append to move it."""
+    moments = [NOW.timestamp()]
+    monkeypatch.setattr(sandbox.faults, "clock", lambda: moments[-1])
+    return moments
+
+
+def test_a_429_asks_for_a_pause_in_seconds(
+    client: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.rate_limit(DC_SEARCH, retry_after=7)
+    sandbox.faults.rate_limit(DC_SEARCH, retry_after=0)
+
+    first = client.post(DC_SEARCH, json={"jql": "project = PLAT"})
+    second = client.post(DC_SEARCH, json={"jql": "project = PLAT"})
+
+    assert (first.status_code, first.headers["retry-after"]) == (429, "7")
+    assert (second.status_code, second.headers["retry-after"]) == (429, "0")
+    assert first.json() == {"errorMessages": ["Too Many Requests"], "errors": {}}
+
+
+def test_a_429_can_name_the_moment_as_an_http_date_from_the_faults_clock(
+    client: httpx.Client, sandbox: SandboxServer, frozen: list[float]
+) -> None:
+    sandbox.faults.rate_limit(DC_SEARCH, retry_after=30, form="http-date")
+
+    response = client.post(DC_SEARCH, json={"jql": "project = PLAT"})
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "Sun, 15 Nov 2026 12:00:30 GMT"
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "reset"),
+    [(30, "2026-11-15T12:01Z"), (60, "2026-11-15T12:01Z"), (61, "2026-11-15T12:02Z")],
+)
+def test_jira_cloud_says_when_the_limit_resets_to_the_minute_rounded_up(
+    client: httpx.Client,
+    sandbox: SandboxServer,
+    frozen: list[float],
+    retry_after: int,
+    reset: str,
+) -> None:
+    sandbox.faults.rate_limit(CLOUD_SEARCH, retry_after=retry_after, form="jira-reset")
+
+    response = client.post(CLOUD_SEARCH, json={"jql": "project = MOB"})
+
+    assert response.status_code == 429
+    assert response.headers["x-ratelimit-reset"] == reset
+    assert "retry-after" not in response.headers
+
+
+def test_a_429_without_any_pause_header(
+    client: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.rate_limit(DC_SEARCH, form="none")
+
+    response = client.post(DC_SEARCH, json={"jql": "project = PLAT"})
+
+    assert response.status_code == 429
+    assert "retry-after" not in response.headers
+    assert "x-ratelimit-reset" not in response.headers
+
+
+def test_github_primary_limit_refuses_everything_until_its_reset(
+    client: httpx.Client, sandbox: SandboxServer, frozen: list[float]
+) -> None:
+    sandbox.faults.github_primary_limit("/github", reset_in=3600)
+    reset = int(NOW.timestamp()) + 3600
+
+    refused = [client.get(SEARCH, params=P1_OPEN), client.get(MILESTONE)]
+    frozen.append(reset - 1)
+    still = client.get(MILESTONE)
+    frozen.append(reset)
+    after = client.get(MILESTONE)
+
+    for response in [*refused, still]:
+        assert response.status_code == 403
+        assert response.headers["x-ratelimit-remaining"] == "0"
+        assert response.headers["x-ratelimit-reset"] == str(reset)
+        assert response.headers["x-ratelimit-resource"] == "core"
+        assert response.json()["message"].startswith("API rate limit exceeded for ")
+    assert after.status_code == 200
+    assert [e.injected for e in sandbox.log.entries] == [True, True, True, False]
+    assert sandbox.faults.pending() == 0
+
+
+def test_queued_faults_go_before_a_standing_limit_on_the_same_prefix(
+    client: httpx.Client, sandbox: SandboxServer, frozen: list[float]
+) -> None:
+    sandbox.faults.github_primary_limit("/github")
+    sandbox.faults.add("/github", status=502)
+
+    statuses = [client.get(MILESTONE).status_code for _ in range(3)]
+
+    assert statuses == [502, 403, 403]
+
+
+@pytest.mark.parametrize("status", [403, 429])
+@pytest.mark.parametrize("retry_after", [None, 60])
+def test_github_secondary_limit_has_its_message_and_an_optional_retry_after(
+    client: httpx.Client,
+    sandbox: SandboxServer,
+    status: int,
+    retry_after: int | None,
+) -> None:
+    sandbox.faults.github_secondary_limit(
+        SEARCH, retry_after=retry_after, status=status
+    )
+
+    response = client.get(SEARCH, params=P1_OPEN)
+
+    assert response.status_code == status
+    assert response.json()["message"].startswith(
+        "You have exceeded a secondary rate limit."
+    )
+    assert response.headers.get("retry-after") == (
+        None if retry_after is None else str(retry_after)
+    )
+    # The primary limit is not what ran out: GitHub still reports requests left.
+    assert response.headers["x-ratelimit-remaining"] != "0"
+
+
+def test_malformed_json_comes_with_status_200_and_a_json_content_type(
+    client: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.malformed_json(DC_SEARCH)
+
+    response = client.post(DC_SEARCH, json={"jql": "project = PLAT"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == b'{"issues": [1,'
+    with pytest.raises(ValueError, match="Expecting"):
+        response.json()
+
+
+def test_an_html_page_comes_with_status_200(
+    client: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.html_page(MILESTONE, times=2)
+
+    responses = [client.get(MILESTONE) for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert responses[0].headers["content-type"].startswith("text/html")
+    assert responses[0].text.startswith("<!DOCTYPE html>")
+    assert responses[2].json()["number"] == 1
+
+
+def test_a_held_request_waits_through_the_faults_sleep_then_answers(
+    client: httpx.Client, sandbox: SandboxServer, recording_sleep: RecordingSleep
+) -> None:
+    sandbox.faults.timeout(MILESTONE, hold=1.5)
+
+    held = client.get(MILESTONE)
+    free = client.get(MILESTONE)
+
+    assert recording_sleep.delays == [1.5]
+    assert (held.status_code, free.status_code) == (200, 200)
+    assert [e.injected for e in sandbox.log.entries] == [True, False]
+
+
+def test_a_client_with_a_shorter_timeout_gives_up_on_a_held_request(
+    sandbox: SandboxServer,
+) -> None:
+    sandbox.faults.timeout(MILESTONE, hold=0.5)
+
+    with httpx.Client(base_url=sandbox.url, timeout=0.1) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            impatient.get(MILESTONE)
+        again = impatient.get(MILESTONE)
+
+    assert again.status_code == 200
+
+
+def test_a_reset_connection_gives_the_client_no_answer(
+    client: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.connection_reset(MILESTONE)
+
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+        client.get(MILESTONE)
+    again = client.get(MILESTONE)
+
+    assert again.status_code == 200
+    dropped, served = sandbox.log.entries
+    assert (dropped.injected, dropped.status) == (True, None)
+    assert (served.injected, served.status) == (False, 200)
+
+
+def test_reset_drops_standing_limits_and_queued_holds(
+    client: httpx.Client, sandbox: SandboxServer, frozen: list[float]
+) -> None:
+    sandbox.faults.github_primary_limit("/github")
+    sandbox.faults.timeout(MILESTONE)
+    sandbox.faults.connection_reset(MILESTONE)
+
+    sandbox.faults.reset()
+
+    assert client.get(MILESTONE).status_code == 200
+    assert sandbox.faults.pending() == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda f: f.rate_limit("/jira-dc", retry_after=-1), "is negative"),
+        (lambda f: f.rate_limit("/jira-dc", form="minutes"), "form 'minutes'"),
+        (lambda f: f.rate_limit("jira-dc"), "must be a path"),
+        (lambda f: f.github_primary_limit("/github", reset_in=0), "positive"),
+        (lambda f: f.github_primary_limit("/github", resource="x"), "resource"),
+        (lambda f: f.github_secondary_limit("/github", status=503), "403 or 429"),
+        (lambda f: f.github_secondary_limit("/github", retry_after=-5), "negative"),
+        (lambda f: f.timeout("/github", hold=0), "positive"),
+        (lambda f: f.connection_reset("/github", times=0), "at least 1"),
+        (lambda f: f.add_until("github", 1.0), "must be a path"),
+    ],
+)
+def test_invalid_fault_helpers_are_refused(
+    call: Callable[[Faults], None], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        call(Faults())
