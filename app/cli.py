@@ -156,8 +156,18 @@ def serve(
         host=host, port=port, database_url=database_url, mappings=mappings
     )
     _load_or_exit(settings.mappings)
+    _run(_prepare_database(settings.database_url))
     app = create_app(Service(settings))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+async def _prepare_database(url: str) -> None:
+    """Create an empty database's schema; refuse one that is behind, clearly."""
+    database = Database(url)
+    try:
+        await database.prepare()
+    finally:
+        await database.dispose()
 
 
 tokens_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -343,13 +353,17 @@ async def _demo_token(service: Service) -> tuple[str, str]:
 @cli.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8930,
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind; keep it on loopback outside a container."),
+    ] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the made-up company.")] = 7,
 ) -> None:
-    """Run only the sandbox upstream (fake Jira Cloud, Jira DC and GitHub)."""
+    """Run only the sandbox upstream (fake Jira, GitHub and analytics tools)."""
     from app.sandbox.server import serve_forever
 
-    out.print(f"Sandbox upstream on http://127.0.0.1:{port} (Ctrl+C to stop)")
-    serve_forever(port=port, seed=seed)
+    out.print(f"Sandbox upstream on http://{host}:{port} (Ctrl+C to stop)")
+    serve_forever(host=host, port=port, seed=seed)
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import Clock, system_clock
 from app.events import outbox
@@ -21,9 +22,10 @@ from app.events.sender import Sender
 from app.mapping import MappingSet, load_mapping_set
 from app.settings import Settings
 from app.store import repository, webhook_repository
-from app.store.db import Database
+from app.store.db import Database, PoolOptions
 from app.store.tables import MeasurementRow
 from app.sync.engine import SyncEngine, SyncReport
+from app.sync.scheduler import Scheduler
 from app.webhooks.debounce import Debouncer, ResyncBatch
 from connectors.base import Sleep
 
@@ -47,7 +49,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.database = Database(settings.database_url)
+        self.database = Database(settings.database_url, _pool_options(settings))
         self.engine = SyncEngine(
             self.database, clock=clock, transport=transport, sleep=sleep
         )
@@ -59,13 +61,30 @@ class Service:
             settings.webhook_debounce_seconds, self._resync, self._background
         )
         self.sender = Sender(self.database, settings, clock=clock, transport=transport)
+        # Scheduled syncs: replicas sharing the database take turns through a
+        # lease row, so each interval's sync runs once, wherever it runs.
+        self.scheduler = Scheduler(
+            self.database,
+            self._scheduled_sync,
+            interval=settings.sync_interval,
+            lease_ttl=settings.schedule_lease_ttl,
+            poll_interval=settings.schedule_poll_interval,
+            clock=clock,
+            sleep=sleep,
+        )
 
     async def start(self, mapping_paths: Sequence[Path] | None = None) -> None:
         """Create the schema and load the mappings (MappingError if invalid)."""
         paths = self.settings.mappings if mapping_paths is None else mapping_paths
         mappings = load_mapping_set(paths) if paths else MappingSet()
         await self.database.prepare()
-        await self.use_mappings(mappings)
+        try:
+            await self.use_mappings(mappings)
+        except IntegrityError:
+            # Another replica stored the same new definitions at the same
+            # moment; what it stored is what this one meant to, so load again.
+            logger.info("Definitions were stored concurrently; loading again")
+            await self.use_mappings(mappings)
 
     async def reload_mappings(self) -> MappingSet:
         """Load every configured mapping file again and swap them in.
@@ -105,18 +124,24 @@ class Service:
         return sync_id
 
     async def run_schedule(self) -> None:
-        """Sync every `sync_interval` seconds until cancelled."""
-        interval = self.settings.sync_interval
-        while True:
-            try:
-                await self.sync(trigger="schedule")
-            except Exception:
-                logger.exception("Scheduled sync failed; next try in %.0f s", interval)
-            await asyncio.sleep(interval)
+        """Run the scheduled sync whenever it is due and this replica wins it.
+
+        Every `schedule_poll_interval` seconds (jittered) this replica looks
+        at the schedule's lease in the database; of all replicas sharing the
+        database, one runs each interval's sync. Runs until cancelled.
+        """
+        await self.scheduler.run_forever()
+
+    async def _scheduled_sync(self, sync_id: str) -> SyncReport:
+        return await self.sync(trigger="schedule", sync_id=sync_id)
 
     def start_schedule(self) -> None:
         """Run `run_schedule` in the background when an interval is set, and
-        the webhook sender always."""
+        the webhook sender always.
+
+        Syncs asked for through the API or by incoming webhooks are not part
+        of the schedule: the replica that receives the request runs them.
+        """
         if self.settings.sync_interval > 0:
             self._spawn(self.run_schedule())
         self._spawn(self.sender.run_forever())
@@ -221,3 +246,12 @@ class Service:
                 await task
         await self.sender.aclose()
         await self.database.dispose()
+
+
+def _pool_options(settings: Settings) -> PoolOptions:
+    return PoolOptions(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        timeout=settings.db_pool_timeout,
+        pre_ping=settings.db_pool_pre_ping,
+    )

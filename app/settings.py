@@ -34,6 +34,36 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between scheduled syncs; 0 turns the schedule off.",
     )
+    schedule_lease_ttl: float = Field(
+        default=60.0,
+        ge=3,
+        description="Seconds a replica's claim on the schedule lasts without a "
+        "heartbeat; it renews every third of that while syncing. After a crash "
+        "another replica takes over within this time.",
+    )
+    schedule_poll_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds (jittered) between a replica's looks at whether the "
+        "scheduled sync is due.",
+    )
+    db_pool_size: int = Field(
+        default=5, ge=1, description="PostgreSQL connections each process keeps."
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Extra PostgreSQL connections each process may open under load.",
+    )
+    db_pool_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for a free PostgreSQL connection.",
+    )
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="Test each PostgreSQL connection as it is taken from the pool.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` binds.")
     log_level: str = Field(default="INFO", description="Python logging level.")

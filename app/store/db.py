@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 def register_tables() -> None:
     """Import every table module so that SQLModel.metadata knows them all."""
+    import app.store.lease_tables  # noqa: F401
     import app.store.tables  # noqa: F401
     import app.store.webhook_tables  # noqa: F401
 
@@ -44,13 +46,35 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL mode and a busy timeout."""
+@dataclass(frozen=True)
+class PoolOptions:
+    """Connection pool of one process; used for PostgreSQL only.
+
+    Every replica has its own pool, so `size + max_overflow` times the number
+    of replicas must stay below the server's `max_connections`.
+    """
+
+    size: int = 5
+    """Connections kept open."""
+    max_overflow: int = 10
+    """Extra connections opened under load and closed when returned."""
+    timeout: float = 10.0
+    """Seconds to wait for a free connection before giving up with an error."""
+    pre_ping: bool = True
+    """Test each connection as it is taken, so one the server dropped (a
+    restart, an idle timeout) is replaced instead of failing a request."""
+
+
+def create_engine(url: str, pool: PoolOptions | None = None) -> AsyncEngine:
+    """An async engine; SQLite gets WAL mode and a busy timeout, PostgreSQL
+    the pool `pool` describes (defaults when None)."""
     full = async_url(url)
     is_sqlite = full.startswith("sqlite")
     kwargs: dict[str, Any] = {}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(_pool_arguments(pool or PoolOptions()))
     try:
         engine = create_async_engine(full, **kwargs)
     except (ArgumentError, ImportError) as exc:
@@ -59,6 +83,15 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _pool_arguments(pool: PoolOptions) -> dict[str, Any]:
+    return {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+        "pool_pre_ping": pool.pre_ping,
+    }
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -118,9 +151,9 @@ async def current_revision(engine: AsyncEngine) -> tuple[str | None, bool]:
 class Database:
     """The engine and session factory for one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolOptions | None = None) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, pool)
         self.session = session_factory(self.engine)
 
     async def create_schema(self) -> None:

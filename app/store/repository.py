@@ -280,7 +280,13 @@ async def apply_updates(
     rows = {
         row.id: row
         for row in await session.exec(
-            select(KeyResultRow).where(col(KeyResultRow.id).in_(ids))
+            # Locked in id order: a sync on another replica that stores the
+            # same key results waits, then sees this one's values, so neither
+            # records a value twice (and the fixed order rules out deadlocks).
+            select(KeyResultRow)
+            .where(col(KeyResultRow.id).in_(ids))
+            .order_by(col(KeyResultRow.id))
+            .with_for_update()
         )
     }
     outcomes: dict[str, str] = {}

@@ -157,6 +157,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "key"),
     )
     op.create_table(
+        "schedule_lease",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("expires_at", app.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("next_due_at", app.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("sync_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("claimed_at", app.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", app.store.tables.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
         "source_state",
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -278,6 +289,7 @@ def downgrade() -> None:
     op.drop_table("sync")
     op.drop_table("subscription")
     op.drop_table("source_state")
+    op.drop_table("schedule_lease")
     op.drop_table("reading_cache")
     with op.batch_alter_table("objective", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_objective_team"))
