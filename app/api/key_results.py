@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,6 +14,7 @@ from app.api.schemas import (
     CheckIn,
     EvidencePublic,
     HistoryPublic,
+    IsoDateTime,
     KeyResultPublic,
     MeasurementPublic,
 )
@@ -52,8 +52,8 @@ async def get_history(
     response: Response,
     session: SessionDep,
     service: ServiceDep,
-    since: Annotated[datetime | None, Query(description="From this time.")] = None,
-    until: Annotated[datetime | None, Query(description="Up to this time.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="From this time.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Up to this time.")] = None,
 ) -> HistoryPublic | Response:
     """List a key result's recorded values, oldest first."""
     for name, value in (("since", since), ("until", until)):
@@ -86,7 +86,10 @@ async def get_history(
     response_model=MeasurementPublic,
     status_code=201,
     dependencies=[Depends(require("write"))],
-    responses={409: problems.RESPONSES[404] | {"description": "Fed by a source"}},
+    responses={
+        **problems.BODY_RESPONSES,
+        409: problems.RESPONSES[404] | {"description": "Fed by a source"},
+    },
 )
 async def check_in(
     key_result_id: str, body: CheckIn, service: ServiceDep

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from ruamel.yaml.error import YAMLError
 
 from app.api.deps import ServiceDep
-from app.api.problems import problem_response
+from app.api.problems import BODY_RESPONSES, problem_response
 from app.mapping import MappingError
+from app.mapping.errors import MappingProblem
 from app.mapping.load import load_text
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
@@ -47,10 +49,16 @@ async def reload_mappings(service: ServiceDep) -> Any:
     )
 
 
-@router.post("/validate", response_model=MappingSummary)
+@router.post("/validate", response_model=MappingSummary, responses=BODY_RESPONSES)
 async def validate_mapping(body: MappingText, request: Request) -> Any:
     """Check a mapping file's text without loading it."""
-    problems, loaded = load_text(body.text, body.name, os.environ)
+    try:
+        problems, loaded = load_text(body.text, body.name, os.environ)
+    except YAMLError as exc:
+        # The YAML reader refuses control characters before parsing starts,
+        # with an error that load_text does not turn into a problem.
+        message = f"invalid YAML: {str(exc).splitlines()[0]}"
+        problems, loaded = [MappingProblem(body.name, None, "", message)], None
     if problems or loaded is None:
         return _invalid(MappingError(problems), "Nothing was loaded.")
     return MappingSummary(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.api import caching
 from app.api.deps import ServiceDep, SessionDep
 from app.api.problems import NotFound, Problem
-from app.api.schemas import ObjectiveList, ObjectivePublic
+from app.api.schemas import IsoDateTime, ObjectiveList, ObjectivePublic
 from app.progress import Status
 from app.store import repository
 
@@ -33,7 +33,7 @@ async def list_objectives(
     period: Annotated[str | None, Query(description="A period label: 2026-Q4.")] = None,
     status: Annotated[Status | None, Query(description="Only this status.")] = None,
     updated_since: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="Only objectives that changed (or whose key results did)."),
     ] = None,
     limit: Annotated[

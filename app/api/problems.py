@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -64,6 +65,20 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 """Error answers every API route may give, for the OpenAPI document."""
+
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ProblemBody,
+        "description": "The body cannot be read as JSON text (e.g. not UTF-8)",
+        "content": _PROBLEM_CONTENT,
+    },
+    413: {
+        "model": ProblemBody,
+        "description": "The body is larger than OKRSYNC_MAX_BODY_BYTES",
+        "content": _PROBLEM_CONTENT,
+    },
+}
+"""Further error answers of the routes that take a JSON body."""
 
 
 class Problem(Exception):
@@ -128,7 +143,33 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         detail = f"No route matches {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(exc.status_code, title, detail)
+    response = problem_response(exc.status_code, title, detail)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        response.headers["Allow"] = allowed
+    return response
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path, for a 405's Allow header.
+
+    Starlette names only the methods of the first route whose path matched,
+    while RFC 9110 asks for all of them; each method is tried against the
+    routes as the router itself would.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.store.tables import KeyResultRow, MeasurementRow, ObjectiveRow, SyncRow
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _not_a_number(value: Any) -> Any:
+    # Pydantic would read a number as a Unix time; the document promises an
+    # ISO 8601 date-time, so a number is a mistake worth telling.
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("use an ISO 8601 date-time, e.g. 2026-10-01T00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A date-time query parameter: ISO 8601 text only, not a Unix time."""
 
 
 # A key result as the API shows it: definition plus latest computed state.
@@ -163,7 +178,10 @@ class SyncAccepted(BaseModel):
 class SyncPublic(BaseModel):
     id: str
     trigger: str
-    state: str = Field(description="queued, running, succeeded, partial or failed.")
+    state: str = Field(
+        description="queued, running, succeeded, partial, failed, or abandoned "
+        "(its replica stopped mid-sync)."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

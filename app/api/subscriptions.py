@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import ServiceDep, SessionDep
-from app.api.problems import RESPONSES, NotFound, Problem, ProblemBody
+from app.api.problems import (
+    BODY_RESPONSES,
+    RESPONSES,
+    NotFound,
+    Problem,
+    ProblemBody,
+)
 from app.events import signing, targets
 from app.events.outbox import EVENT_TYPES
 from app.service import Service
@@ -143,7 +149,10 @@ class DeliveryList(BaseModel):
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionCreated,
+    responses=BODY_RESPONSES,
 )
 async def create_subscription(
     body: SubscriptionCreate,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.auth import Scope
 from app.api.deps import ServiceDep, SessionDep
-from app.api.problems import NotFound
+from app.api.problems import BODY_RESPONSES, NotFound
 from app.store import tokens
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -44,7 +44,12 @@ class TokenList(BaseModel):
     items: list[TokenPublic]
 
 
-@router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=BODY_RESPONSES,
+)
 async def create_token(
     body: TokenCreate, session: SessionDep, service: ServiceDep
 ) -> TokenCreated:
