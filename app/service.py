@@ -23,6 +23,7 @@ from app.mapping import MappingSet, load_mapping_set
 from app.settings import Settings
 from app.store import repository, webhook_repository
 from app.store.db import Database, PoolOptions
+from app.store.read_cache import ReadCache
 from app.store.tables import MeasurementRow
 from app.sync.engine import SyncEngine, SyncReport
 from app.sync.scheduler import Scheduler
@@ -54,6 +55,8 @@ class Service:
             self.database, clock=clock, transport=transport, sleep=sleep
         )
         self.mappings = MappingSet()
+        self.read_cache = ReadCache(self.database)
+        self.engine.after_commit.append(self.read_cache.invalidate)
         self._tasks: set[asyncio.Task[object]] = set()
         # Webhooks: re-syncs that incoming deliveries ask for, gathered into
         # one per window, and the sender of outgoing deliveries.
@@ -108,6 +111,7 @@ class Service:
             await repository.save_definitions(session, mappings, self.clock())
             await session.commit()
         self.mappings = mappings
+        self.read_cache.invalidate()
 
     async def sync(
         self, *, trigger: str = "manual", sync_id: str | None = None
@@ -234,6 +238,7 @@ class Service:
                 session, self.mappings, changes, f"check-in {measurement.id}", now
             )
             await session.commit()
+        self.read_cache.invalidate()
         self.sender.wake()
         return measurement
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel
+
+from app.store.read_cache import ReadCache
 
 CACHE_SECONDS_CAP = 60
 """Longest max-age sent, so webhook-driven changes show up within a minute."""
@@ -59,3 +63,43 @@ def set_headers(response: Response, etag: str, control: str) -> None:
 
 def _headers(etag: str, control: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": control, "Vary": "Authorization"}
+
+
+async def cached_read(
+    request: Request,
+    cache: ReadCache,
+    sync_interval: float,
+    build: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """Answer a read with ETag and Cache-Control, from memory when possible.
+
+    Args:
+        request: The read; its path and query select the answer.
+        cache: The process's read cache.
+        sync_interval: Sets how long clients may reuse the answer.
+        build: Loads and builds the answer when it is not in memory; may
+            raise a Problem (those are never kept).
+    """
+    version = await cache.version()
+    key = f"{request.url.path}?{request.url.query}"
+    etag = etag_of(key, version)
+    control = cache_control(sync_interval)
+    body = cache.get(key, version)
+    # `If-None-Match: *` matches only a representation that exists, so an
+    # unknown id must still be looked up (and answer 404).
+    unchanged = not_modified(request, etag, control)
+    if unchanged is not None and (body is not None or not _asks_any(request)):
+        return unchanged
+
+    if body is None:
+        body = (await build()).model_dump_json().encode()
+        cache.put(key, version, body)
+        if unchanged is not None:
+            return unchanged
+    response = Response(content=body, media_type="application/json")
+    set_headers(response, etag, control)
+    return response
+
+
+def _asks_any(request: Request) -> bool:
+    return "*" in request.headers.get("if-none-match", "")

@@ -28,29 +28,26 @@ router = APIRouter(prefix="/api/v1/key-results", tags=["key results"])
 async def get_key_result(
     key_result_id: str,
     request: Request,
-    response: Response,
-    session: SessionDep,
     service: ServiceDep,
 ) -> KeyResultPublic | Response:
     """Show a key result's value, progress, status and freshness."""
-    row = await repository.get_key_result(session, key_result_id)
-    if row is None:
-        raise NotFound("key result", key_result_id)
-    body = KeyResultPublic.of(row)
-    etag = caching.etag_of("key_result", body.model_dump(mode="json"))
-    control = caching.cache_control(service.settings.sync_interval)
-    if (unchanged := caching.not_modified(request, etag, control)) is not None:
-        return unchanged
-    caching.set_headers(response, etag, control)
-    return body
+
+    async def build() -> KeyResultPublic:
+        async with service.database.session() as session:
+            row = await repository.get_key_result(session, key_result_id)
+        if row is None:
+            raise NotFound("key result", key_result_id)
+        return KeyResultPublic.of(row)
+
+    return await caching.cached_read(
+        request, service.read_cache, service.settings.sync_interval, build
+    )
 
 
 @router.get("/{key_result_id}/history", response_model=HistoryPublic)
 async def get_history(
     key_result_id: str,
     request: Request,
-    response: Response,
-    session: SessionDep,
     service: ServiceDep,
     since: Annotated[IsoDateTime | None, Query(description="From this time.")] = None,
     until: Annotated[IsoDateTime | None, Query(description="Up to this time.")] = None,
@@ -65,19 +62,21 @@ async def get_history(
             )
     if since and until and since > until:
         raise Problem(422, "Invalid request", "since must not be after until.")
-    if await repository.get_key_result(session, key_result_id) is None:
-        raise NotFound("key result", key_result_id)
-    version = await repository.history_version(session, key_result_id)
-    etag = caching.etag_of("history", key_result_id, version, str(request.url.query))
-    control = caching.cache_control(service.settings.sync_interval)
-    if (unchanged := caching.not_modified(request, etag, control)) is not None:
-        return unchanged
 
-    rows = await repository.history(session, key_result_id, since=since, until=until)
-    caching.set_headers(response, etag, control)
-    return HistoryPublic(
-        key_result_id=key_result_id,
-        measurements=[MeasurementPublic.of(row) for row in rows],
+    async def build() -> HistoryPublic:
+        async with service.database.session() as session:
+            if await repository.get_key_result(session, key_result_id) is None:
+                raise NotFound("key result", key_result_id)
+            rows = await repository.history(
+                session, key_result_id, since=since, until=until
+            )
+        return HistoryPublic(
+            key_result_id=key_result_id,
+            measurements=[MeasurementPublic.of(row) for row in rows],
+        )
+
+    return await caching.cached_read(
+        request, service.read_cache, service.settings.sync_interval, build
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api import caching
-from app.api.deps import ServiceDep, SessionDep
+from app.api.deps import ServiceDep
 from app.api.problems import NotFound, Problem
 from app.api.schemas import IsoDateTime, ObjectiveList, ObjectivePublic
 from app.progress import Status
@@ -26,8 +26,6 @@ MAX_PAGE = 500
 @router.get("", response_model=ObjectiveList)
 async def list_objectives(
     request: Request,
-    response: Response,
-    session: SessionDep,
     service: ServiceDep,
     team: Annotated[str | None, Query(description="Only this team's.")] = None,
     period: Annotated[str | None, Query(description="A period label: 2026-Q4.")] = None,
@@ -53,39 +51,38 @@ async def list_objectives(
         after=_decode_cursor(cursor),
         limit=limit + 1,
     )
-    version = await repository.objectives_version(session)
-    etag = caching.etag_of("objectives", version, str(request.url.query))
-    control = caching.cache_control(service.settings.sync_interval)
-    if (unchanged := caching.not_modified(request, etag, control)) is not None:
-        return unchanged
 
-    objectives, key_results = await repository.list_objectives(session, where)
-    page, more = objectives[:limit], len(objectives) > limit
-    items = [ObjectivePublic.of(row, key_results.get(row.id, [])) for row in page]
-    next_cursor = _encode_cursor(page[-1].position, page[-1].id) if more else None
-    caching.set_headers(response, etag, control)
-    return ObjectiveList(items=items, next_cursor=next_cursor)
+    async def build() -> ObjectiveList:
+        async with service.database.session() as session:
+            objectives, key_results = await repository.list_objectives(session, where)
+        page, more = objectives[:limit], len(objectives) > limit
+        items = [ObjectivePublic.of(row, key_results.get(row.id, [])) for row in page]
+        next_cursor = _encode_cursor(page[-1].position, page[-1].id) if more else None
+        return ObjectiveList(items=items, next_cursor=next_cursor)
+
+    return await caching.cached_read(
+        request, service.read_cache, service.settings.sync_interval, build
+    )
 
 
 @router.get("/{objective_id}", response_model=ObjectivePublic)
 async def get_objective(
     objective_id: str,
     request: Request,
-    response: Response,
-    session: SessionDep,
     service: ServiceDep,
 ) -> ObjectivePublic | Response:
     """Show one objective with its key results."""
-    found = await repository.get_objective(session, objective_id)
-    if found is None:
-        raise NotFound("objective", objective_id)
-    body = ObjectivePublic.of(*found)
-    etag = caching.etag_of("objective", body.model_dump(mode="json"))
-    control = caching.cache_control(service.settings.sync_interval)
-    if (unchanged := caching.not_modified(request, etag, control)) is not None:
-        return unchanged
-    caching.set_headers(response, etag, control)
-    return body
+
+    async def build() -> ObjectivePublic:
+        async with service.database.session() as session:
+            found = await repository.get_objective(session, objective_id)
+        if found is None:
+            raise NotFound("objective", objective_id)
+        return ObjectivePublic.of(*found)
+
+    return await caching.cached_read(
+        request, service.read_cache, service.settings.sync_interval, build
+    )
 
 
 def _encode_cursor(position: int, objective_id: str) -> str:

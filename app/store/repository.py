@@ -410,6 +410,26 @@ async def objectives_version(session: AsyncSession) -> tuple[Any, ...]:
     return (*first, *second)
 
 
+async def data_version(session: AsyncSession) -> tuple[int, int, int]:
+    """Changes whenever anything a progress read shows changes, in one query.
+
+    Every objective and key result adds its revision plus one: rows are never
+    deleted and revisions only grow, so a new row or any change moves a sum.
+    Measurements are only ever added, so the newest id moves with them.
+    """
+
+    def scalar(expression: Any, table: Any) -> Any:
+        return select(func.coalesce(expression, 0)).select_from(table).scalar_subquery()
+
+    query = select(
+        scalar(func.sum(ObjectiveRow.revision + 1), ObjectiveRow),
+        scalar(func.sum(KeyResultRow.revision + 1), KeyResultRow),
+        scalar(func.max(MeasurementRow.id), MeasurementRow),
+    )
+    objectives, key_results, measurements = (await session.exec(query)).one()
+    return int(objectives), int(key_results), int(measurements)
+
+
 async def history_version(session: AsyncSession, kr_id: str) -> tuple[int, int | None]:
     """Count and newest id of a key result's measurements (they never change)."""
     query = select(func.count(), func.max(MeasurementRow.id)).where(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,6 +82,8 @@ class SyncEngine:
         self.transport = transport
         self.sleep = sleep
         self._lock = asyncio.Lock()
+        self.after_commit: list[Callable[[], None]] = []
+        """Called after a sync's results are committed (e.g. to drop caches)."""
 
     async def create_run(self, trigger: str) -> str:
         """Record a queued sync and return its id."""
@@ -143,6 +145,8 @@ class SyncEngine:
             await outbox.record_sync(session, mappings, changes, report, now)
             await _finish(session, report, now)
             await session.commit()
+        for callback in self.after_commit:
+            callback()
         logger.info(
             "Sync %s finished: %s, %d key results, %d requests",
             sync_id,
