@@ -571,9 +571,17 @@ async def save_reading_cache(
     session: AsyncSession, source: str, cache: ReadingCache, now: datetime
 ) -> None:
     """Store the readings that changed during a sync."""
+    if not cache.changed:
+        return
+    stored = await session.exec(
+        select(ReadingCacheRow)
+        .where(ReadingCacheRow.source == source)
+        .where(col(ReadingCacheRow.key).in_(list(cache.changed)))
+    )
+    existing = {row.key: row for row in stored}
     for key in cache.changed:
         entry = cache.entries[key]
-        row = await session.get(ReadingCacheRow, (source, key))
+        row = existing.get(key)
         if row is None:
             row = ReadingCacheRow(source=source, key=key, etag="", updated_at=now)
         row.etag = entry.etag
