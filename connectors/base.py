@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 EVIDENCE_ITEM_CAP = 200
 """How many item keys a reading keeps as evidence; the rest are counted only."""
@@ -222,6 +222,7 @@ class ReadingCache:
 
 
 ConfigT = TypeVar("ConfigT", bound=SourceConfig)
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -287,6 +288,46 @@ class Connector(abc.ABC, Generic[ConfigT]):
             TransientError: The upstream failed in a way worth retrying.
             RateLimitedError: The upstream asked for a pause.
         """
+
+    def params_as(
+        self, request: FetchRequest, model: builtins.type[ParamsT], hint: str
+    ) -> ParamsT:
+        """The request's params as `model`, for a connector with several metrics.
+
+        The engine passes params already validated by the metric's model; a
+        direct caller may not, so anything else is validated here.
+
+        Args:
+            request: The request whose params to read.
+            model: The params model of `request.metric`.
+            hint: What to write, for the error message (e.g. "Give `event:`").
+
+        Raises:
+            ConfigurationError: The params do not fit `model`.
+        """
+        if isinstance(request.params, model):
+            return request.params
+        try:
+            return model.model_validate(request.params.model_dump())
+        except ValidationError as exc:
+            problems = "; ".join(error["msg"] for error in exc.errors())
+            raise ConfigurationError(
+                f"the {request.metric} params of {self.type} source {self.name!r} "
+                f"are invalid: {problems}. {hint}"
+            ) from None
+
+    def window_of(self, request: FetchRequest) -> Window:
+        """The request's time window; windowed metrics always get one.
+
+        Raises:
+            ConfigurationError: The request has no window.
+        """
+        if request.window is None:
+            raise ConfigurationError(
+                f"{self.type} source {self.name!r} needs a time window for "
+                f"{request.metric}; the key result must be windowed"
+            )
+        return request.window
 
     @property
     def request_count(self) -> int:

@@ -15,8 +15,6 @@ import json
 import logging
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
-
 from connectors.amplitude.config import AmplitudeConfig, EventCountParams
 from connectors.base import (
     ConfigurationError,
@@ -102,8 +100,10 @@ class AmplitudeConnector(HttpConnector[AmplitudeConfig]):
                 f"Amplitude source {self.name!r} has no metric "
                 f"{request.metric!r}; use: event_count"
             )
-        params = self._params_of(request.params)
-        window = self._window_of(request)
+        params = self.params_as(
+            request, EventCountParams, "Give `event:` and optionally `measure: uniques`"
+        )
+        window = self.window_of(request)
         query = _query(params, window)
         where = self.client.describe("GET", SEGMENTATION_PATH, query)
         if window.last_day < window.first_day:
@@ -116,26 +116,6 @@ class AmplitudeConnector(HttpConnector[AmplitudeConfig]):
             raise self._explained(exc) from None
         total, summary = _totals(body, where)
         return _reading(total, summary, params, window, where)
-
-    def _params_of(self, params: BaseModel) -> EventCountParams:
-        if isinstance(params, EventCountParams):
-            return params
-        try:
-            return EventCountParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the params of Amplitude source {self.name!r} are invalid: "
-                f"{problems}. Give `event:` and optionally `measure: uniques`"
-            ) from None
-
-    def _window_of(self, request: FetchRequest) -> Window:
-        if request.window is None:
-            raise ConfigurationError(
-                f"Amplitude source {self.name!r} needs a time window for "
-                "event_count; the key result must be windowed"
-            )
-        return request.window
 
     def _explained(self, exc: ConfigurationError) -> ConfigurationError:
         if exc.status_code in (401, 403):

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from connectors.base import (
     ConfigurationError,
@@ -118,8 +117,12 @@ class GA4Connector(HttpConnector[GA4Config]):
                 f"GA4 source {self.name!r} has no metric {request.metric!r}; "
                 "use: metric"
             )
-        params = self._params_of(request.params)
-        window = self._window_of(request)
+        params = self.params_as(
+            request,
+            MetricParams,
+            "Give `metric:` with a GA4 metric API name, e.g. activeUsers",
+        )
+        window = self.window_of(request)
         if window.last_day < window.first_day:
             return _empty_window(window, self.client.describe("POST", self._path))
 
@@ -133,26 +136,6 @@ class GA4Connector(HttpConnector[GA4Config]):
     @property
     def _path(self) -> str:
         return f"/{API_VERSION}/properties/{self.config.property_id}:runReport"
-
-    def _params_of(self, params: BaseModel) -> MetricParams:
-        if isinstance(params, MetricParams):
-            return params
-        try:
-            return MetricParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the params of GA4 source {self.name!r} are invalid: {problems}. "
-                "Give `metric:` with a GA4 metric API name, e.g. activeUsers"
-            ) from None
-
-    def _window_of(self, request: FetchRequest) -> Window:
-        if request.window is None:
-            raise ConfigurationError(
-                f"GA4 source {self.name!r} needs a time window for its metric; "
-                "the key result must be windowed"
-            )
-        return request.window
 
     async def _run_report(
         self, body: dict[str, Any], params: MetricParams

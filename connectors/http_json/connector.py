@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
-
 from connectors.base import (
     ConfigurationError,
     Evidence,
@@ -95,7 +93,7 @@ class HttpJsonConnector(HttpConnector[HttpJsonConfig]):
                 f"http_json source {self.name!r} has no metric "
                 f"{request.metric!r}; use: value"
             )
-        params = self._params_of(request.params)
+        params = self.params_as(request, ValueParams, "Give at least `select:`")
         self._check_auth_headers(params)
 
         url = self._url(params.path)
@@ -127,18 +125,6 @@ class HttpJsonConnector(HttpConnector[HttpJsonConfig]):
                 "check the key result's path, query and body and the "
                 "source's credentials",
                 status_code=exc.status_code,
-            ) from None
-
-    def _params_of(self, params: BaseModel) -> ValueParams:
-        if isinstance(params, ValueParams):
-            return params
-        try:
-            return ValueParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the value params of http_json source {self.name!r} are "
-                f"invalid: {problems}. Give at least `select:`"
             ) from None
 
     def _check_auth_headers(self, params: ValueParams) -> None:

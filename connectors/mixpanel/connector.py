@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
-
 from connectors.base import (
     ConfigurationError,
     Evidence,
@@ -92,8 +90,10 @@ class MixpanelConnector(HttpConnector[MixpanelConfig]):
                 f"Mixpanel source {self.name!r} has no metric {request.metric!r}; "
                 "use: event_count"
             )
-        params = self._params_of(request.params)
-        window = self._window_of(request)
+        params = self.params_as(
+            request, EventCountParams, "Give `event:` and optionally `type: unique`"
+        )
+        window = self.window_of(request)
         query = self._query(params, window)
         where = self.client.describe("GET", SEGMENTATION_PATH, query)
         if window.last_day < window.first_day:
@@ -106,26 +106,6 @@ class MixpanelConnector(HttpConnector[MixpanelConfig]):
             raise self._explained(exc) from None
         buckets = _buckets(body, params.event, where)
         return _reading(buckets, params, query, where)
-
-    def _params_of(self, params: BaseModel) -> EventCountParams:
-        if isinstance(params, EventCountParams):
-            return params
-        try:
-            return EventCountParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the params of Mixpanel source {self.name!r} are invalid: "
-                f"{problems}. Give `event:` and optionally `type: unique`"
-            ) from None
-
-    def _window_of(self, request: FetchRequest) -> Window:
-        if request.window is None:
-            raise ConfigurationError(
-                f"Mixpanel source {self.name!r} needs a time window for "
-                "event_count; the key result must be windowed"
-            )
-        return request.window
 
     def _query(self, params: EventCountParams, window: Window) -> dict[str, str]:
         query = {

@@ -180,7 +180,7 @@ async def test_an_unknown_metric_or_a_missing_window_is_a_configuration_error(
         await connector.fetch(
             FetchRequest(metric="event_count", query=None, params=kit.ask().params)
         )
-    with pytest.raises(ConfigurationError, match="params of Amplitude source"):
+    with pytest.raises(ConfigurationError, match="params of amplitude source"):
         await connector.fetch(
             FetchRequest(
                 metric="event_count",

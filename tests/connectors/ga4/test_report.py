@@ -265,7 +265,7 @@ async def test_an_unknown_metric_name_or_a_missing_window_is_a_configuration_err
         await connector.fetch(
             FetchRequest(metric="metric", query=None, params=kit.ask().params)
         )
-    with pytest.raises(ConfigurationError, match="params of GA4 source 'web'"):
+    with pytest.raises(ConfigurationError, match="params of ga4 source 'web'"):
         await connector.fetch(
             FetchRequest(
                 metric="metric", query=None, params=NoParams(), window=kit.window()
