@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from connectors.base import (
     EVIDENCE_ITEM_CAP,
@@ -153,9 +152,17 @@ class GitHubConnector(HttpConnector[GitHubConfig]):
         if request.metric == "issue_count":
             return await self._issue_count(self._query_of(request))
         if request.metric == "milestone_percent":
-            return await self._milestone_percent(self._milestone_of(request.params))
+            return await self._milestone_percent(
+                self.params_as(
+                    request, MilestoneParams, "Give `repo: owner/name` and `milestone:`"
+                )
+            )
         if request.metric == "project_percent":
-            return await self._project_percent(self._project_of(request.params))
+            return await self._project_percent(
+                self.params_as(
+                    request, ProjectParams, "Give `owner:` and `project:` (its number)"
+                )
+            )
         raise ConfigurationError(
             f"GitHub source {self.name!r} has no metric {request.metric!r}; "
             f"use one of: {', '.join(self.metrics)}"
@@ -170,30 +177,6 @@ class GitHubConnector(HttpConnector[GitHubConfig]):
                 "repo:acme/app is:issue is:open label:P1"
             )
         return query
-
-    def _milestone_of(self, params: BaseModel) -> MilestoneParams:
-        if isinstance(params, MilestoneParams):
-            return params
-        try:
-            return MilestoneParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the milestone_percent params of GitHub source {self.name!r} are "
-                f"invalid: {problems}. Give `repo: owner/name` and `milestone:`"
-            ) from None
-
-    def _project_of(self, params: BaseModel) -> ProjectParams:
-        if isinstance(params, ProjectParams):
-            return params
-        try:
-            return ProjectParams.model_validate(params.model_dump())
-        except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigurationError(
-                f"the project_percent params of GitHub source {self.name!r} are "
-                f"invalid: {problems}. Give `owner:` and `project:` (its number)"
-            ) from None
 
     async def _issue_count(self, query: str) -> Reading:
         # One page of up to 100 items costs the same single request as a page
