@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from app.api import create_app
 from app.mapping import MappingError, MappingSet, load_mapping_set
@@ -61,11 +62,17 @@ def main() -> None:
 
 
 def _settings(**overrides: Any) -> Settings:
-    values = {key: value for key, value in overrides.items() if value}
-    settings = Settings()
-    updated = settings.model_copy(update=values)
-    _configure_logging(updated.log_level)
-    return updated
+    """Settings from the environment, with command-line values on top."""
+    values = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            name = "OKRSYNC_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(f"Invalid setting {name}: {error['msg']}", style="red")
+        raise typer.Exit(2) from None
+    _configure_logging(settings.log_level)
+    return settings
 
 
 def _configure_logging(level_name: str) -> None:
@@ -147,7 +154,9 @@ async def _sync_once(settings: Settings, mappings: MappingSet) -> SyncReport:
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port to bind.")
+    ] = None,
     mappings: MappingsOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -290,7 +299,9 @@ async def _upgrade(url: str, revision: str) -> None:
 
 @cli.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port for the API.")
+    ] = 8000,
     database_url: DatabaseOption = None,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Keep serving the API.")
@@ -310,7 +321,10 @@ def demo(
         os.environ["OKRSYNC_SANDBOX_URL"] = sandbox.url
         # The sandbox accepts any PostHog-style key; a real one is never needed.
         os.environ.setdefault("OKRSYNC_SANDBOX_POSTHOG_TOKEN", "phx_sandbox_demo")
-        out.print(f"Sandbox upstream (fake Jira and GitHub): {sandbox.url}")
+        out.print(
+            f"Sandbox upstream (fake Jira, GitHub and analytics tools): {sandbox.url}",
+            soft_wrap=True,
+        )
         out.print(f"Database: {settings.database_url}")
         mappings = _load_or_exit([EXAMPLE_MAPPING])
         _run(_demo(settings, mappings, port, serve_api))
@@ -327,11 +341,15 @@ async def _demo(
         await print_progress(service, report)
         if not serve_api:
             return
-        port = port if _port_free(settings.host, port) else _free_port(settings.host)
+        if not _port_free(settings.host, port):
+            busy, port = port, _free_port(settings.host)
+            out.print(f"Port {busy} is busy; the API uses port {port} instead.")
         base = f"http://{settings.host}:{port}"
         _, token = await _demo_token(service)
-        out.print(f"\nAPI: {base}/api/v1/objectives   (docs: {base}/docs)")
-        out.print(f"Reads need no token here; for changes use: Bearer {token}")
+        out.print(f"\nAPI: {base}/api/v1/objectives", soft_wrap=True)
+        out.print(f"Docs: {base}/docs", soft_wrap=True)
+        out.print("Reads need no token here; for changes send this admin token:")
+        out.print(f"Authorization: Bearer {token}", soft_wrap=True, highlight=False)
         out.print("Press Ctrl+C to stop.")
         service.start_schedule()
         app = create_app(service, manage=False)
@@ -534,8 +552,10 @@ async def print_progress(service: Service, report: SyncReport) -> None:
 
 def _source_summary(stats: SourceStats) -> str:
     text = (
-        f"{stats.requests} requests for {stats.queries} distinct queries "
-        f"({stats.key_results} key results, {stats.retries} retries"
+        f"{_count(stats.requests, 'request')} for "
+        f"{_count(stats.queries, 'distinct query', 'distinct queries')} "
+        f"({_count(stats.key_results, 'key result')}, "
+        f"{_count(stats.retries, 'retry', 'retries')}"
     )
     if stats.not_modified:
         text += f", {stats.not_modified} answered 304 Not Modified"
@@ -545,6 +565,10 @@ def _source_summary(stats: SourceStats) -> str:
     if stats.deferred_until:
         text += f"; deferred until {stats.deferred_until:%Y-%m-%d %H:%M} UTC"
     return text
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
 
 
 _STATUS_STYLE = {
@@ -566,7 +590,10 @@ def _percent(value: float | None) -> str:
 def _number(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    # Small values (ratios, seconds) keep enough digits to tell 0.9993 from 0.999.
+    text = f"{value:,.2f}" if abs(value) >= 10 else f"{value:.4g}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
     return f"{text} {unit}".strip()
 
 
@@ -595,7 +622,7 @@ def _run(coroutine: Any) -> Any:
     except SchemaOutOfDateError as exc:
         err.print(f"Cannot start: {exc}.", style="red", markup=False)
         raise typer.Exit(2) from None
-    except OperationalError as exc:
+    except DBAPIError as exc:
         err.print(
             f"Cannot use the database: {exc.orig or exc}", style="red", markup=False
         )

@@ -81,7 +81,9 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[MappingProblem
             files.append(path)
         else:
             problems.append(_problem(path, "no such file or folder"))
-    return files, problems
+    # A file named twice (directly and through its folder) is read once.
+    unique = {file.resolve(): file for file in reversed(files)}
+    return [file for file in files if unique.get(file.resolve()) is file], problems
 
 
 def load_mapping_set(

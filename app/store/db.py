@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -70,6 +71,8 @@ def create_engine(url: str, pool: PoolOptions | None = None) -> AsyncEngine:
     the pool `pool` describes (defaults when None)."""
     full = async_url(url)
     is_sqlite = full.startswith("sqlite")
+    if is_sqlite:
+        _check_sqlite_folder(full)
     kwargs: dict[str, Any] = {}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
@@ -92,6 +95,17 @@ def _pool_arguments(pool: PoolOptions) -> dict[str, Any]:
         "pool_timeout": pool.timeout,
         "pool_pre_ping": pool.pre_ping,
     }
+
+
+def _check_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise DatabaseURLError(
+            f"cannot use database {database}: the folder {folder} does not exist"
+        )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -101,7 +101,9 @@ async def save_definitions(
                 "target": target,
                 "unit": spec.unit,
                 "weight": spec.weight,
-                "direction": spec.direction or "increase",
+                # A threshold to stay below is better low, like a decrease.
+                "direction": spec.direction
+                or ("decrease" if spec.kind == "stay_below" else "increase"),
                 "kind": spec.kind,
                 "threshold": spec.threshold,
                 "window": spec.window,
