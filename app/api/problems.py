@@ -105,7 +105,7 @@ class NotFound(Problem):
     """The id names nothing."""
 
     def __init__(self, what: str, ident: str) -> None:
-        super().__init__(404, "Not found", f"No {what} with id {ident!r}.")
+        super().__init__(404, "Not Found", f"No {what} with id {ident!r}.")
 
 
 def problem_response(

@@ -59,7 +59,7 @@ def sources_named(mappings: MappingSet, kind: Kind, name: str) -> list[Source]:
     if not found:
         raise Problem(
             404,
-            "Not found",
+            "Not Found",
             f"No source named {name!r} is used by the loaded mappings; the URL "
             f"must end in the name of a {kind} source block.",
         )
@@ -68,7 +68,7 @@ def sources_named(mappings: MappingSet, kind: Kind, name: str) -> list[Source]:
         other = next(iter(found.values())).config.type
         raise Problem(
             404,
-            "Not found",
+            "Not Found",
             f"Source {name!r} is a {other} source, not {kind}; send {other} "
             f"webhooks to /api/v1/webhooks/{other}/{name}.",
         )
@@ -76,7 +76,7 @@ def sources_named(mappings: MappingSet, kind: Kind, name: str) -> list[Source]:
     if not signed:
         raise Problem(
             404,
-            "Not found",
+            "Not Found",
             f"Source {name!r} accepts no webhooks because it has no secret; add "
             "`webhook_secret: ${ENV_VAR}` to its source block.",
         )
