@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import Clock, system_clock
 from app.events import outbox
 from app.mapping.load import MappingSet
-from app.store import repository
+from app.store import repository, upstream
 from app.store.db import Database
 from app.store.tables import SyncRow
 from app.sync.plan import Query, SourcePlan, plan
@@ -160,9 +160,9 @@ class SyncEngine:
         """A run per source, with its kept readings and any deferral."""
         fingerprints = [p.source.fingerprint for p in plans]
         async with self.database.session() as session:
-            deferred = await repository.deferred_sources(session, fingerprints, now)
+            deferred = await upstream.deferred_sources(session, fingerprints, now)
             caches = [
-                await repository.load_reading_cache(session, fingerprint)
+                await upstream.load_reading_cache(session, fingerprint)
                 for fingerprint in fingerprints
             ]
         runs = []
@@ -259,11 +259,11 @@ async def _save_source(
     session: AsyncSession, run: SourceRun, result: SourceResult, now: datetime
 ) -> None:
     source = run.plan.source
-    await repository.save_reading_cache(session, source.fingerprint, result.cache, now)
+    await upstream.save_reading_cache(session, source.fingerprint, result.cache, now)
     if result.cleared or result.deferred is not None:
         until = result.deferred.until if result.deferred else None
         reason = result.deferred.message if result.deferred else None
-        await repository.set_deferral(
+        await upstream.set_deferral(
             session, source.fingerprint, source.name, until, reason, now
         )
 
