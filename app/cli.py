@@ -307,11 +307,20 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Keep serving the API.")
     ] = True,
 ) -> None:
-    """Start the sandbox upstream, sync mappings/example.yaml, serve the API."""
+    """Start the sandbox upstream, sync mappings/example.yaml, serve the API.
+
+    Unless --database-url is given, the data lives in a temporary folder that
+    is removed when the demo stops.
+    """
+    with tempfile.TemporaryDirectory(prefix="okrsync-demo-") as scratch:
+        _demo_with_sandbox(
+            database_url or f"sqlite:///{scratch}/demo.db", port, serve_api
+        )
+
+
+def _demo_with_sandbox(database_url: str, port: int, serve_api: bool) -> None:
     from app.sandbox.server import SandboxServer
 
-    if not database_url:
-        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='okrsync-demo-')}/demo.db"
     quiet = os.environ.get("OKRSYNC_LOG_LEVEL", "WARNING")
     settings = _settings(database_url=database_url, log_level=quiet)
     # The demo's API answers reads without a token; changes need the admin
