@@ -290,12 +290,20 @@ async def apply_updates(
     }
     outcomes: dict[str, str] = {}
     previous: dict[str, float | None] = {}
+    measurements: list[dict[str, Any]] = []
     for update in updates:
         row = rows.get(update.key_result_id)
         if row is None:
             continue
         previous[row.id] = row.value
-        outcomes[row.id] = _apply_one(session, row, update, sync_id, now)
+        outcomes[row.id] = _apply_one(session, row, update, now, measurements)
+    for measurement in measurements:
+        measurement["sync_id"] = sync_id
+    if measurements:
+        # One multi-row INSERT: through the ORM each row would be its own
+        # statement, to read back ids that nothing here needs.
+        connection = await session.connection()
+        await connection.execute(MeasurementRow.__table__.insert(), measurements)  # type: ignore[attr-defined]
     return outcomes, previous
 
 
@@ -303,8 +311,8 @@ def _apply_one(
     session: AsyncSession,
     row: KeyResultRow,
     update: KeyResultUpdate,
-    sync_id: str,
     now: datetime,
+    measurements: list[dict[str, Any]],
 ) -> str:
     if not update.ok:
         row.stale = True
@@ -317,15 +325,14 @@ def _apply_one(
 
     changed = row.synced_at is None or row.value != update.value
     if changed:
-        session.add(
-            MeasurementRow(
-                key_result_id=row.id,
-                measured_at=now,
-                value=update.value,
-                source=row.source,
-                sync_id=sync_id,
-                evidence=update.evidence,
-            )
+        measurements.append(
+            {
+                "key_result_id": row.id,
+                "measured_at": now,
+                "value": update.value,
+                "source": row.source,
+                "evidence": update.evidence,
+            }
         )
     # Every successful read moves synced_at, which readers see: touch the row.
     _touch(row, now)
