@@ -14,6 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 Path = tuple[str | int, ...]
 
@@ -58,9 +59,15 @@ class Document:
 
 def parse(text: str) -> Document:
     """Parse YAML text into a `Document`; raise YamlTextError on bad text."""
-    yaml = YAML(typ="rt")
+    # The "safe" loader uses the C parser when ruamel.yaml.clib is installed;
+    # only nodes are built here, so the round-trip machinery is not needed.
+    yaml = YAML(typ="safe")
     try:
         root = yaml.compose(text)
+    except ReaderError as exc:
+        position = exc.position if isinstance(exc.position, int) else 0
+        at = text.count("\n", 0, position) + 1
+        raise YamlTextError(f"invalid YAML: {exc.reason}", at) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -156,7 +163,8 @@ def _scalar(node: ScalarNode) -> Any:
         # The composer marks where folded lines were joined with BEL (\a),
         # for round-tripping; the value itself has none.
         text = text.replace("\a", "")
-    if node.style is None:
+    # The C parser marks plain scalars with "", the Python one with None.
+    if not node.style:
         if node.tag == "tag:yaml.org,2002:null" or text in _NULLS:
             return None
         return PlainScalar(text)
