@@ -30,7 +30,16 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 EVIDENCE_ITEM_CAP = 200
 """How many item keys a reading keeps as evidence; the rest are counted only."""
@@ -105,6 +114,64 @@ class SourceConfig(BaseModel):
         description="Most requests started per minute; none means no limit "
         "beyond `concurrency` and what the upstream answers.",
     )
+
+
+class BearerOrBasicAuth(SourceConfig):
+    """A source block that authenticates with a bearer token or basic auth.
+
+    Subclasses add `type`, `url` and their own fields. The secrets are
+    stripped (files and variables often end in a newline) and an empty one
+    is an error, as is setting both kinds or half of basic auth.
+    """
+
+    token: SecretStr | None = Field(
+        default=None, description="Sent as `Authorization: Bearer <token>`."
+    )
+    username: str | None = Field(default=None, description="User for basic auth.")
+    password: SecretStr | None = Field(
+        default=None, description="Password for basic auth."
+    )
+
+    @field_validator("token", "password")
+    @classmethod
+    def _strip_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value().strip()
+        if not secret:
+            raise ValueError(
+                f"{info.field_name} is empty; set the environment variable or "
+                "file it refers to, or remove the setting"
+            )
+        return SecretStr(secret)
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> Self:
+        source = f"{self.type} source"
+        if self.token is not None and (self.username or self.password):
+            raise ValueError(
+                f"{source} sets both `token` (bearer) and basic auth "
+                "(`username`/`password`); keep one"
+            )
+        if self.username and self.password is None:
+            raise ValueError(
+                f"{source} has a `username` but no `password`; add the "
+                "password or remove the username"
+            )
+        if self.password is not None and not self.username:
+            raise ValueError(
+                f"{source} has a `password` but no `username`; add the "
+                "username or remove the password"
+            )
+        return self
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(username, password) when basic auth is set."""
+        if self.username and self.password is not None:
+            return self.username, self.password.get_secret_value()
+        return None
 
 
 class NoParams(BaseModel):

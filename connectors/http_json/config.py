@@ -13,13 +13,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from connectors.base import SourceConfig
+from connectors.base import BearerOrBasicAuth
 from connectors.http_json.yamlcore import resolve_plain_scalars
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -76,7 +74,7 @@ def has_header(headers: dict[str, str], name: str) -> bool:
     return any(key.lower() == name.lower() for key in headers)
 
 
-class HttpJsonConfig(SourceConfig):
+class HttpJsonConfig(BearerOrBasicAuth):
     """Any HTTP API that answers with JSON."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
@@ -96,13 +94,6 @@ class HttpJsonConfig(SourceConfig):
             "as ${ENV_VAR}. Their values never appear in evidence or messages."
         ),
     )
-    token: SecretStr | None = Field(
-        default=None, description="Sent as `Authorization: Bearer <token>`."
-    )
-    username: str | None = Field(default=None, description="User for basic auth.")
-    password: SecretStr | None = Field(
-        default=None, description="Password for basic auth."
-    )
 
     @field_validator("url")
     @classmethod
@@ -114,38 +105,8 @@ class HttpJsonConfig(SourceConfig):
     def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
         return check_headers(value, "http_json source")
 
-    @field_validator("token", "password")
-    @classmethod
-    def _strip_secret(
-        cls, value: SecretStr | None, info: ValidationInfo
-    ) -> SecretStr | None:
-        if value is None:
-            return None
-        # A secret read from a file or an env var often ends in a newline.
-        secret = value.get_secret_value().strip()
-        if not secret:
-            raise ValueError(
-                f"{info.field_name} is empty; set the environment variable or "
-                "file it refers to, or remove the setting"
-            )
-        return SecretStr(secret)
-
     @model_validator(mode="after")
-    def _check_credentials(self) -> Self:
-        if self.token is not None and (self.username or self.password):
-            raise ValueError(
-                "http_json source sets both `token` and basic auth; keep one"
-            )
-        if self.username and self.password is None:
-            raise ValueError(
-                "http_json source has a `username` but no `password`; add the "
-                "password or remove the username"
-            )
-        if self.password is not None and not self.username:
-            raise ValueError(
-                "http_json source has a `password` but no `username`; add the "
-                "username or remove the password"
-            )
+    def _check_header_auth(self) -> Self:
         sets_auth = self.token is not None or self.username
         if sets_auth and has_header(self.headers, "Authorization"):
             raise ValueError(

@@ -34,13 +34,6 @@ def request_headers(config: HttpJsonConfig) -> dict[str, str]:
     return headers
 
 
-def basic_auth(config: HttpJsonConfig) -> tuple[str, str] | None:
-    """The basic-auth pair, when the source has a username and password."""
-    if config.username and config.password is not None:
-        return config.username, config.password.get_secret_value()
-    return None
-
-
 class HttpJsonConnector(HttpConnector[HttpJsonConfig]):
     """Reads one number from a JSON answer of any HTTP API."""
 
@@ -71,7 +64,7 @@ class HttpJsonConnector(HttpConnector[HttpJsonConfig]):
         Returns:
             The (username, password) pair, or None.
         """
-        return basic_auth(self.config)
+        return self.config.basic_auth()
 
     async def fetch(self, request: FetchRequest) -> Reading:
         """Send the key result's request and pick its number.

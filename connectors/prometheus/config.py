@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal
 
 import httpx
 from pydantic import (
     ConfigDict,
     Field,
-    SecretStr,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
-from connectors.base import SourceConfig
+from connectors.base import BearerOrBasicAuth
 
 
-class PrometheusConfig(SourceConfig):
+class PrometheusConfig(BearerOrBasicAuth):
     """A Prometheus server, or anything serving its HTTP API (Thanos, Mimir...)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
@@ -28,13 +25,6 @@ class PrometheusConfig(SourceConfig):
             "Base URL of the server, with any path prefix but without "
             "/api/v1, e.g. http://prometheus:9090 or https://host/prometheus."
         )
-    )
-    token: SecretStr | None = Field(
-        default=None, description="Sent as `Authorization: Bearer <token>`."
-    )
-    username: str | None = Field(default=None, description="User for basic auth.")
-    password: SecretStr | None = Field(
-        default=None, description="Password for basic auth."
     )
 
     @field_validator("url")
@@ -67,38 +57,3 @@ class PrometheusConfig(SourceConfig):
                 "connector adds it, so give only the base"
             )
         return value
-
-    @field_validator("token", "password")
-    @classmethod
-    def _strip_secret(
-        cls, value: SecretStr | None, info: ValidationInfo
-    ) -> SecretStr | None:
-        if value is None:
-            return None
-        # A secret read from a file or an env var often ends in a newline.
-        secret = value.get_secret_value().strip()
-        if not secret:
-            raise ValueError(
-                f"Prometheus {info.field_name} is empty; set the environment "
-                "variable or file it refers to, or remove the setting"
-            )
-        return SecretStr(secret)
-
-    @model_validator(mode="after")
-    def _check_credentials(self) -> Self:
-        if self.token is not None and (self.username or self.password):
-            raise ValueError(
-                "Prometheus source sets both `token` (bearer) and basic auth "
-                "(`username`/`password`); keep one"
-            )
-        if self.username and self.password is None:
-            raise ValueError(
-                "Prometheus source has a `username` but no `password`; add the "
-                "password or remove the username"
-            )
-        if self.password is not None and not self.username:
-            raise ValueError(
-                "Prometheus source has a `password` but no `username`; add the "
-                "username or remove the password"
-            )
-        return self

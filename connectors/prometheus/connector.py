@@ -50,13 +50,6 @@ def request_headers(config: PrometheusConfig) -> dict[str, str]:
     return headers
 
 
-def basic_auth(config: PrometheusConfig) -> tuple[str, str] | None:
-    """The basic-auth pair, when the source has a username and password."""
-    if config.username and config.password is not None:
-        return config.username, config.password.get_secret_value()
-    return None
-
-
 class PrometheusConnector(HttpConnector[PrometheusConfig]):
     """Reads the current value of a PromQL query."""
 
@@ -86,7 +79,7 @@ class PrometheusConnector(HttpConnector[PrometheusConfig]):
         Returns:
             The (username, password) pair, or None.
         """
-        return basic_auth(self.config)
+        return self.config.basic_auth()
 
     async def fetch(self, request: FetchRequest) -> Reading:
         """Evaluate the key result's PromQL at the server's current time.

@@ -34,8 +34,8 @@ def config(**settings: Any) -> PrometheusConfig:
         ),
         ({"username": "ann"}, "has a `username` but no `password`"),
         ({"password": PASSWORD}, "has a `password` but no `username`"),
-        ({"token": "\n"}, "Prometheus token is empty"),
-        ({"password": " ", "username": "ann"}, "Prometheus password is empty"),
+        ({"token": "\n"}, "token is empty"),
+        ({"password": " ", "username": "ann"}, "password is empty"),
         ({"step": "1m"}, "Extra inputs are not permitted"),
     ],
 )
