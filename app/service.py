@@ -61,7 +61,7 @@ class Service:
         # Webhooks: re-syncs that incoming deliveries ask for, gathered into
         # one per window, and the sender of outgoing deliveries.
         self.resyncs = Debouncer(
-            settings.webhook_debounce_seconds, self._resync, self._background
+            settings.webhook_debounce_seconds, self._resync, self._spawn
         )
         self.sender = Sender(self.database, settings, clock=clock, transport=transport)
         # Scheduled syncs: replicas sharing the database take turns through a
@@ -191,16 +191,12 @@ class Service:
             )
             await session.commit()
 
-    def _background(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[Any]:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coroutine` in the background; `close` cancels what is left."""
         task: asyncio.Task[Any] = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    def _spawn(self, coroutine: object) -> None:
-        task: asyncio.Task[object] = asyncio.create_task(coroutine)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def check_in(
         self,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -303,7 +303,7 @@ async def apply_updates(
         # One multi-row INSERT: through the ORM each row would be its own
         # statement, to read back ids that nothing here needs.
         connection = await session.connection()
-        await connection.execute(MeasurementRow.__table__.insert(), measurements)  # type: ignore[attr-defined]
+        await connection.execute(insert(MeasurementRow), measurements)
     return outcomes, previous
 
 
@@ -402,20 +402,6 @@ async def list_objectives(
     return objectives, key_results
 
 
-async def objectives_version(session: AsyncSession) -> tuple[Any, ...]:
-    """Changes whenever anything an objectives list shows changes.
-
-    Counts and revision sums of objectives and key results: revisions only
-    grow and rows are never deleted, so any change moves a sum. A poll that
-    finds nothing new loads no rows.
-    """
-    objectives = select(func.count(), func.sum(ObjectiveRow.revision))
-    key_results = select(func.count(), func.sum(KeyResultRow.revision))
-    first = (await session.exec(objectives)).one()
-    second = (await session.exec(key_results)).one()
-    return (*first, *second)
-
-
 async def data_version(session: AsyncSession) -> tuple[int, int, int]:
     """Changes whenever anything a progress read shows changes, in one query.
 
@@ -434,15 +420,6 @@ async def data_version(session: AsyncSession) -> tuple[int, int, int]:
     )
     objectives, key_results, measurements = (await session.exec(query)).one()
     return int(objectives), int(key_results), int(measurements)
-
-
-async def history_version(session: AsyncSession, kr_id: str) -> tuple[int, int | None]:
-    """Count and newest id of a key result's measurements (they never change)."""
-    query = select(func.count(), func.max(MeasurementRow.id)).where(
-        MeasurementRow.key_result_id == kr_id
-    )
-    count, newest = (await session.exec(query)).one()
-    return int(count), newest
 
 
 async def get_objective(
